@@ -1,0 +1,47 @@
+/* The cswarm command: dispatches to one file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include <cswarm/version.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"create", sw_cli_create, "make a .torrent from a file or folder"},
+    {"info", sw_cli_info, "show what a .torrent or magnet link holds"},
+    {"magnet", sw_cli_magnet, "print the magnet link of a .torrent"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: cswarm COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\ncswarm COMMAND --help shows a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("cswarm %s\n", sw_version());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "cswarm: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

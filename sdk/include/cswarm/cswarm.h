@@ -1,0 +1,11 @@
+/* Umbrella header: everything an embedder needs. */
+#ifndef CSWARM_H
+#define CSWARM_H
+
+#include "version.h"
+#include "error.h"
+#include "bencode.h"
+#include "torrent_info.h"
+/* magnet.h and create.h join as they land. */
+
+#endif
