@@ -48,6 +48,7 @@ extern "C" {
     XX(METAINFO_V2_ONLY, -20211, "torrent: v2-only torrents are not supported")                    \
     XX(METAINFO_BAD_V2, -20212, "torrent: invalid v2 file tree or piece layers")                   \
     XX(METAINFO_EMPTY, -20213, "torrent: no data (total size is zero)")                            \
+    XX(METAINFO_HASH_MISMATCH, -20214, "torrent: info dictionary does not match the info-hash")     \
     XX(MAGNET_NOT_MAGNET, -20300, "magnet: not a magnet link")                                     \
     XX(MAGNET_NO_HASH, -20301, "magnet: no xt=urn:btih or urn:btmh info-hash")                     \
     XX(MAGNET_BAD_HASH, -20302, "magnet: malformed info-hash")                                     \
