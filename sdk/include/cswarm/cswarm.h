@@ -6,6 +6,7 @@
 #include "error.h"
 #include "bencode.h"
 #include "torrent_info.h"
-/* magnet.h and create.h join as they land. */
+#include "create.h"
+/* magnet.h joins as it lands. */
 
 #endif
