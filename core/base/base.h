@@ -13,5 +13,7 @@
 #include <cswarm/bencode.h>
 
 #include "sha.h"
+#include "buffer.h"
+#include "bitfield.h"
 
 #endif
