@@ -4,16 +4,14 @@ The same content and options must give the same v1 info-hash from
 `cswarm create`, from mktorrent 1.1 and from libtorrent 2.0's create_torrent
 (v1_only, files in the same order), and cswarm's torrents must load in
 libtorrent and transmission-show with the info-hash computed here over the
-raw info dictionary. Pad files (not reachable from the command line) are
-checked by calling sw_create_torrent_file in libcswarm.so through ctypes, in a
-child process so a sanitizer build can preload its runtime, against
-libtorrent's v1_only + canonical_files_no_tail_padding layout.
+raw info dictionary. With --pad-files the layout (file order and BEP 47 pad
+files) and info-hash must equal libtorrent's v1_only +
+canonical_files_no_tail_padding torrent.
 
 Runs with Debian's /usr/bin/python3 (the one with the libtorrent module);
 ctest passes CSWARM_BIN and CSWARM_BUILD_DIR.
 """
 
-import ctypes
 import hashlib
 import os
 import random
@@ -233,14 +231,10 @@ class CreateInterop(unittest.TestCase):
                         private=True)
 
     def test_pad_files_match_libtorrent(self):
-        lib = find_shared_lib()
-        if lib is None:
-            self.skipTest("libcswarm.so not found in CSWARM_BUILD_DIR")
         import libtorrent as lt
         for exp in (14, 16):
             with self.subTest(exp=exp):
-                ours = self.out("cswarm-pad")
-                ctypes_create(lib, self.tree, 1 << exp, ours)
+                ours = self.cswarm_create(self.tree, exp, ["--pad-files"])
                 ref = self.out("libtorrent-pad")
                 fs = lt.file_storage()
                 lt.add_files(fs, self.tree)
@@ -268,92 +262,5 @@ class CreateInterop(unittest.TestCase):
                 self.assertGreater(pads, 0)
 
 
-# ---- pad-file creation through the C API ----
-
-class AnnounceEntry(ctypes.Structure):
-    _fields_ = [("url", ctypes.c_char_p), ("tier", ctypes.c_int)]
-
-
-class CreateParams(ctypes.Structure):
-    """Mirror of sw_create_params (sdk/include/cswarm/create.h)."""
-    _fields_ = [
-        ("struct_size", ctypes.c_uint32),
-        ("path", ctypes.c_char_p),
-        ("name", ctypes.c_char_p),
-        ("piece_size", ctypes.c_int64),
-        ("trackers", ctypes.POINTER(AnnounceEntry)),
-        ("num_trackers", ctypes.c_int),
-        ("web_seeds", ctypes.POINTER(ctypes.c_char_p)),
-        ("num_web_seeds", ctypes.c_int),
-        ("comment", ctypes.c_char_p),
-        ("created_by", ctypes.c_char_p),
-        ("creation_date", ctypes.c_int64),
-        ("is_private", ctypes.c_bool),
-        ("pad_files", ctypes.c_bool),
-        ("num_threads", ctypes.c_int),
-        ("progress", ctypes.c_void_p),
-        ("progress_user", ctypes.c_void_p),
-    ]
-
-
-class ErrorDetail(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_int), ("offset", ctypes.c_int64),
-                ("message", ctypes.c_char * 256)]
-
-
-def find_shared_lib():
-    build = os.environ.get("CSWARM_BUILD_DIR", "")
-    p = os.path.join(build, "libcswarm.so")
-    return p if build and os.path.exists(p) else None
-
-
-def sanitizer_preload(lib):
-    """The sanitizer runtimes a sanitized libcswarm.so needs loaded first."""
-    out = subprocess.run(["ldd", lib], capture_output=True, text=True, timeout=60).stdout
-    libs = []
-    for name in ("libasan", "libubsan"):
-        m = re.search(r"^\s*%s\S*\s*=>\s*(\S+)" % name, out, re.M)
-        if m:
-            libs.append(m.group(1))
-    return libs
-
-
-def ctypes_create(lib, src, piece_size, out):
-    env = dict(os.environ)
-    preload = sanitizer_preload(lib)
-    if preload:
-        env["LD_PRELOAD"] = ":".join(preload + [env.get("LD_PRELOAD", "")]).rstrip(":")
-        # The interpreter itself is not leak-clean; cswarm's leaks are
-        # covered by the unit tests.
-        env["ASAN_OPTIONS"] = "detect_leaks=0"
-    run_env = [sys.executable, os.path.abspath(__file__), "--ctypes-create", lib, src,
-               str(piece_size), out]
-    res = subprocess.run(run_env, env=env, capture_output=True, timeout=TIMEOUT)
-    if res.returncode != 0:
-        raise AssertionError("ctypes create failed:\n" + res.stderr.decode(errors="replace"))
-
-
-def ctypes_create_main(lib_path, src, piece_size, out):
-    lib = ctypes.CDLL(lib_path)
-    lib.sw_create_params_init.argtypes = [ctypes.POINTER(CreateParams)]
-    lib.sw_create_torrent_file.argtypes = [ctypes.POINTER(CreateParams), ctypes.c_char_p,
-                                           ctypes.POINTER(ErrorDetail)]
-    p = CreateParams()
-    lib.sw_create_params_init(ctypes.byref(p))
-    if p.struct_size != ctypes.sizeof(CreateParams):
-        sys.exit("sw_create_params is %d bytes, the mirror here %d"
-                 % (p.struct_size, ctypes.sizeof(CreateParams)))
-    p.path = src.encode()
-    p.piece_size = piece_size
-    p.pad_files = True
-    err = ErrorDetail()
-    rc = lib.sw_create_torrent_file(ctypes.byref(p), out.encode(), ctypes.byref(err))
-    if rc != 0:
-        sys.exit("sw_create_torrent_file: %d %s" % (rc, err.message.decode()))
-
-
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--ctypes-create"]:
-        ctypes_create_main(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
-        sys.exit(0)
     unittest.main(verbosity=2)
