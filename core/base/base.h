@@ -12,6 +12,7 @@
 #include <cswarm/error.h>
 #include <cswarm/bencode.h>
 
+#include "base32.h"
 #include "sha.h"
 #include "buffer.h"
 #include "bitfield.h"

@@ -6,7 +6,7 @@
 #include "error.h"
 #include "bencode.h"
 #include "torrent_info.h"
+#include "magnet.h"
 #include "create.h"
-/* magnet.h joins as it lands. */
 
 #endif
