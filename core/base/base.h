@@ -14,6 +14,7 @@
 
 #include "base32.h"
 #include "sha.h"
+#include "settings_internal.h"
 #include "buffer.h"
 #include "bitfield.h"
 

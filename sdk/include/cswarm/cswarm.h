@@ -6,6 +6,8 @@
 #include "error.h"
 #include "bencode.h"
 #include "torrent_info.h"
+#include "settings.h"
+#include "alert.h"
 #include "magnet.h"
 #include "create.h"
 
