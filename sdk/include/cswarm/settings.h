@@ -83,7 +83,7 @@ enum sw_proxy_type {
 };
 
 /* The peer-id prefix: Azureus style "-" client(2) version(4) "-". */
-#define SW_PEER_FINGERPRINT "-CW0100-"
+#define SW_PEER_FINGERPRINT "-SW0100-"
 
 /* STR(ID, name, default, CATEGORY, doc)
  * INT(ID, name, default, CATEGORY, doc)
