@@ -50,32 +50,22 @@ static int decode(const sw_torrent_info *ti, const sw__load_limits *limits, sw_b
     return 0;
 }
 
-static int load(const void *buf, size_t len, bool whole, const sw_sha1 *expected,
-                const sw_load_opts *opts, sw_torrent_info **ti_out, sw_error_detail *err)
+/* Loads from buf[0..len), which it takes over (freed on failure). */
+static int load_owned(uint8_t *buf, size_t len, bool whole, const sw_sha1 *expected,
+                      const sw__load_limits *limits, sw_torrent_info **ti_out, sw_error_detail *err)
 {
-    error_clear(err);
-    if (!ti_out || (!buf && len))
-        return sw__metainfo_error(err, SW_ERR_INVALID_ARG, -1, "invalid argument");
-    sw__load_limits limits;
-    sw__load_limits_from_opts(opts, &limits);
-    if ((uint64_t)len > (uint64_t)limits.max_size)
-        return sw__metainfo_error(err, SW_ERR_METAINFO_TOO_LARGE, -1,
-                                  "%zu bytes of metadata, more than the limit of %lld", len,
-                                  (long long)limits.max_size);
-
     sw_torrent_info *ti = calloc(1, sizeof *ti);
-    if (!ti || !(ti->buf = malloc(len ? len : 1))) {
-        free(ti);
+    if (!ti) {
+        free(buf);
         return sw__metainfo_error(err, SW_ERR_NOMEM, -1, "out of memory");
     }
     atomic_init(&ti->refs, 1);
-    if (len)
-        memcpy(ti->buf, buf, len);
+    ti->buf = buf;
     ti->buf_len = len;
     ti->has_metainfo = whole;
 
     sw_bdoc *doc = NULL;
-    int rc = decode(ti, &limits, &doc, err);
+    int rc = decode(ti, limits, &doc, err);
     sw_bnode root = doc ? sw_bdoc_root(doc) : (sw_bnode){NULL, -1};
     sw_bnode info = root;
     if (rc == 0 && !sw_bnode_is(root, SW_BNODE_DICT))
@@ -102,7 +92,7 @@ static int load(const void *buf, size_t len, bool whole, const sw_sha1 *expected
                                 "info dictionary hashes to %s, expected %s", got, want);
     }
     if (rc == 0)
-        rc = sw__info_parse(ti, info, &limits, err);
+        rc = sw__info_parse(ti, info, limits, err);
     if (rc == 0 && whole)
         rc = sw__metainfo_parse_extras(ti, root, err);
     sw_bdoc_free(doc);
@@ -116,6 +106,26 @@ static int load(const void *buf, size_t len, bool whole, const sw_sha1 *expected
     }
     *ti_out = ti;
     return 0;
+}
+
+static int load(const void *buf, size_t len, bool whole, const sw_sha1 *expected,
+                const sw_load_opts *opts, sw_torrent_info **ti_out, sw_error_detail *err)
+{
+    error_clear(err);
+    if (!ti_out || (!buf && len))
+        return sw__metainfo_error(err, SW_ERR_INVALID_ARG, -1, "invalid argument");
+    sw__load_limits limits;
+    sw__load_limits_from_opts(opts, &limits);
+    if ((uint64_t)len > (uint64_t)limits.max_size)
+        return sw__metainfo_error(err, SW_ERR_METAINFO_TOO_LARGE, -1,
+                                  "%zu bytes of metadata, more than the limit of %lld", len,
+                                  (long long)limits.max_size);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return sw__metainfo_error(err, SW_ERR_NOMEM, -1, "out of memory");
+    if (len)
+        memcpy(copy, buf, len);
+    return load_owned(copy, len, whole, expected, &limits, ti_out, err);
 }
 
 int sw_torrent_info_load(const void *buf, size_t len, const sw_load_opts *opts,
@@ -196,8 +206,11 @@ int sw_torrent_info_load_file(const char *path, const sw_load_opts *opts, sw_tor
         }
         return file_error(err, path, rc, -1, sw_strerror(rc));
     }
-    rc = sw_torrent_info_load(buf, len, opts, ti_out, err);
-    free(buf);
+    /* The loaded torrent keeps this buffer: give back the unused tail. */
+    uint8_t *fitted = realloc(buf, len ? len : 1);
+    if (fitted)
+        buf = fitted;
+    rc = load_owned(buf, len, true, NULL, &limits, ti_out, err);
     if (rc && err)
         file_error(err, path, err->code, err->offset, err->message);
     return rc;

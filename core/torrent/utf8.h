@@ -6,17 +6,7 @@
 #ifndef SW_BUILDING_CORE
 #ifndef SW_INTERNAL_OK
 #error "core/torrent/utf8.h is internal to cswarm"
-/* The largest n <= max (and <= len) such that s[0..n) does not end inside
- * a UTF-8 sequence; meant for well-formed input, where cutting there keeps it
- * well-formed. */
-size_t sw__utf8_floor(const char *s, size_t len, size_t max);
-
 #endif
-/* The largest n <= max (and <= len) such that s[0..n) does not end inside
- * a UTF-8 sequence; meant for well-formed input, where cutting there keeps it
- * well-formed. */
-size_t sw__utf8_floor(const char *s, size_t len, size_t max);
-
 #endif
 
 #include <stdbool.h>
