@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1130,6 +1131,58 @@ static void test_limits(void **state)
     assert_int_equal(sw_torrent_info_load("de", 2, NULL, NULL, NULL), SW_ERR_INVALID_ARG);
 }
 
+static void test_many_files_load_in_linear_time(void **state)
+{
+    (void)state;
+    /* 100k files: every step must be linear (a quadratic walk of the file
+     * list, or of the duplicate check, takes minutes here). */
+    enum { N = 100000 };
+    sw_bencoder *enc;
+    assert_int_equal(sw_benc_new(&enc), 0);
+    sw_benc_dict_begin(enc);
+    sw_benc_ckey(enc, "info");
+    sw_benc_dict_begin(enc);
+    sw_benc_ckey(enc, "name");
+    sw_benc_cstr(enc, "many");
+    sw_benc_ckey(enc, "piece length");
+    sw_benc_int(enc, 16384);
+    sw_benc_ckey(enc, "files");
+    sw_benc_list_begin(enc);
+    for (int i = 0; i < N; i++) {
+        char dir[16], file[32];
+        snprintf(dir, sizeof dir, "d%d", i / 1000);
+        snprintf(file, sizeof file, i % 10 ? "f%d.bin" : "same.bin", i);
+        sw_benc_dict_begin(enc);
+        sw_benc_ckey(enc, "length");
+        sw_benc_int(enc, 1000);
+        sw_benc_ckey(enc, "path");
+        sw_benc_list_begin(enc);
+        sw_benc_cstr(enc, dir);
+        sw_benc_cstr(enc, file);
+        sw_benc_end(enc);
+        sw_benc_end(enc);
+    }
+    sw_benc_end(enc);
+    put_hashes(enc, ((int64_t)N * 1000 + 16383) / 16384);
+    sw_benc_end(enc);
+    sw_benc_end(enc);
+    size_t len;
+    uint8_t *buf = finish(enc, &len);
+
+    clock_t start = clock();
+    sw_torrent_info *ti = load_ok(buf, len);
+    double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
+    assert_int_equal(sw_torrent_info_num_files(ti), N);
+    assert_string_equal(sw_torrent_info_file(ti, 0)->path, "many/d0/same.bin");
+    assert_string_equal(sw_torrent_info_file(ti, 10)->path, "many/d0/same.1.bin");
+    assert_string_equal(sw_torrent_info_file(ti, N - 1)->path, "many/d99/f99999.bin");
+    sw_torrent_info_unref(ti);
+    free(buf);
+    if (seconds > 20)
+        print_error("loading %d files took %.1f s\n", N, seconds);
+    assert_true(seconds < 20);
+}
+
 /* ---- files on disk ---- */
 
 static void test_load_file_errors(void **state)
@@ -1258,6 +1311,7 @@ int main(void)
         cmocka_unit_test(test_bad_file_lists),
         cmocka_unit_test(test_empty_torrent),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_many_files_load_in_linear_time),
         cmocka_unit_test(test_load_file_errors),
         cmocka_unit_test(test_real_tool_fixtures),
     };
