@@ -85,7 +85,7 @@ static int default_name(const char *path, char **name_out, sw_error_detail *err)
         if (!real) {
             int rc = -errno;
             return sw__create_fail(err, rc, "create: cannot resolve '%s': %s", path,
-                                   strerror(errno));
+                                   sw_strerror(rc));
         }
         const char *slash = strrchr(real, '/');
         name = strdup(slash ? slash + 1 : real);
@@ -206,7 +206,7 @@ int sw_create_torrent_file(const sw_create_params *params, const char *out_path,
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0) {
         rc = -errno;
-        sw__create_fail(err, rc, "create: cannot create '%s': %s", tmp, strerror(errno));
+        sw__create_fail(err, rc, "create: cannot create '%s': %s", tmp, sw_strerror(rc));
         goto out;
     }
     rc = write_all(fd, buf, len);
@@ -215,7 +215,7 @@ int sw_create_torrent_file(const sw_create_params *params, const char *out_path,
     if (!rc && rename(tmp, out_path) != 0)
         rc = -errno;
     if (rc) {
-        sw__create_fail(err, rc, "create: cannot write '%s': %s", out_path, strerror(-rc));
+        sw__create_fail(err, rc, "create: cannot write '%s': %s", out_path, sw_strerror(rc));
         unlink(tmp);
     }
 out:

@@ -99,7 +99,7 @@ static int walk_dir(sw__create_layout *layout, walk_stack *stack, const char *di
     DIR *d = opendir(disk_dir);
     if (!d) {
         rc = -errno;
-        sw__create_fail(err, rc, "create: cannot open folder '%s': %s", disk_dir, strerror(errno));
+        sw__create_fail(err, rc, "create: cannot open folder '%s': %s", disk_dir, sw_strerror(rc));
         goto out;
     }
     for (;;) {
@@ -109,7 +109,7 @@ static int walk_dir(sw__create_layout *layout, walk_stack *stack, const char *di
             if (errno) {
                 rc = -errno;
                 sw__create_fail(err, rc, "create: cannot read folder '%s': %s", disk_dir,
-                                strerror(errno));
+                                sw_strerror(rc));
             }
             break;
         }
@@ -127,7 +127,7 @@ static int walk_dir(sw__create_layout *layout, walk_stack *stack, const char *di
         /* stat, not lstat: links are followed, so a dangling one fails here. */
         if (stat(disk, &st) != 0) {
             rc = -errno;
-            sw__create_fail(err, rc, "create: cannot stat '%s': %s", disk, strerror(errno));
+            sw__create_fail(err, rc, "create: cannot stat '%s': %s", disk, sw_strerror(rc));
             free(disk);
             free(rel);
             break;
@@ -194,7 +194,7 @@ int sw__create_walk(const char *path, bool canonical_order, sw__create_layout *l
     struct stat st;
     if (stat(path, &st) != 0) {
         int rc = -errno;
-        return sw__create_fail(err, rc, "create: cannot stat '%s': %s", path, strerror(errno));
+        return sw__create_fail(err, rc, "create: cannot stat '%s': %s", path, sw_strerror(rc));
     }
     int rc = 0;
     if (S_ISREG(st.st_mode)) {

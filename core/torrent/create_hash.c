@@ -76,7 +76,7 @@ static int check_size(hash_worker *w, size_t index, int fd)
     if (fstat(fd, &st) != 0) {
         int rc = -errno;
         return sw__create_fail(&w->err, rc, "create: cannot stat '%s': %s", f->disk_path,
-                               strerror(errno));
+                               sw_strerror(rc));
     }
     if ((int64_t)st.st_size != f->size)
         return sw__create_fail(&w->err, SW_ERR_CREATE_FILE_CHANGED,
@@ -108,7 +108,7 @@ static int open_file(hash_worker *w, size_t index)
     if (fd < 0) {
         rc = -errno;
         return sw__create_fail(&w->err, rc, "create: cannot open '%s': %s", f->disk_path,
-                               strerror(errno));
+                               sw_strerror(rc));
     }
     rc = check_size(w, index, fd);
     if (rc) {
@@ -168,7 +168,7 @@ static int read_span(hash_worker *w, int64_t pos, size_t len)
                 if (r < 0) {
                     rc = -errno;
                     return sw__create_fail(&w->err, rc, "create: cannot read '%s': %s",
-                                           f->disk_path, strerror(errno));
+                                           f->disk_path, sw_strerror(rc));
                 }
                 if (r == 0)
                     return sw__create_fail(&w->err, SW_ERR_CREATE_FILE_CHANGED,
