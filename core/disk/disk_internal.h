@@ -72,7 +72,6 @@ struct sw_disk_pool {
     int64_t active; /* jobs queued or running (sum of storages' inflight) */
     bool stopping;
     int workers_exited;
-    int live_storages;
 
     sw_disk_pool_close_cb close_cb;
     void *close_user;

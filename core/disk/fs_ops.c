@@ -408,6 +408,11 @@ void sw__disk_do_delete(sw_disk_worker *w, sw_disk_job *job)
     sw_storage *st = job->st;
     int n = sw_torrent_info_num_files(st->ti);
     sw__disk_fpool_close(st->pool->files, st, -1);
+    /* Incremental hashes describe data that is about to disappear. No other
+     * job of this storage runs during the fence, so the table is ours. */
+    uv_mutex_lock(&st->mu);
+    sw__disk_hash_free_all(st);
+    uv_mutex_unlock(&st->mu);
     char *root = copy_root(st);
     int rootfd = -1;
     sw_disk_op op = SW_DISK_OP_OPEN;

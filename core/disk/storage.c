@@ -60,9 +60,6 @@ int sw__disk_storage_new(sw_disk_pool *pool, sw_torrent_info *ti, const char *sa
         return rc;
     }
     st->ti = sw_torrent_info_ref(ti);
-    uv_mutex_lock(&pool->mu);
-    pool->live_storages++;
-    uv_mutex_unlock(&pool->mu);
     *st_out = st;
     return 0;
 }
@@ -90,9 +87,6 @@ void sw__disk_storage_unref(sw_storage *st)
     sw_torrent_info_unref(st->ti);
     uv_mutex_destroy(&st->mu);
     free(st);
-    uv_mutex_lock(&pool->mu);
-    pool->live_storages--;
-    uv_mutex_unlock(&pool->mu);
 }
 
 void sw__disk_storage_abort(sw_storage *st)
