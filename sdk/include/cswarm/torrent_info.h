@@ -25,6 +25,8 @@
  *   - a file whose path equals an earlier file's or a folder's, ignoring
  *     ASCII case, is renamed "stem.N.ext" (libtorrent's scheme). Pad files
  *     are exempt: they are never written and may share a path.
+ * Pad files (BEP 47 attr "p", or BitComet's "_____padding_file_" names)
+ * without a path get "NAME/.pad/SIZE".
  * Text fields (comment, created by) are made well-formed UTF-8 (U+FFFD for
  * bad bytes). Tracker, web seed and node entries that are empty, not UTF-8
  * or hold control characters are skipped.
