@@ -72,7 +72,14 @@ extern "C" {
     XX(STORAGE, -20511, "storage error")                                                           \
     XX(RESUME_DATA, -20512, "invalid resume data")                                                 \
     XX(UNKNOWN_SETTING, -20513, "unknown setting")                                                 \
-    XX(SETTING_TYPE, -20514, "setting has another type")
+    XX(SETTING_TYPE, -20514, "setting has another type")                                           \
+    XX(TRACKER_BAD_RESPONSE, -20600, "tracker: malformed response")                                \
+    XX(TRACKER_FAILURE, -20601, "tracker: the tracker refused the request")                        \
+    XX(TRACKER_HTTP_STATUS, -20602, "tracker: HTTP error status")                                  \
+    XX(TRACKER_BAD_URL, -20603, "tracker: unsupported or malformed tracker URL")                   \
+    XX(TRACKER_RESPONSE_TOO_LARGE, -20604, "tracker: response too large")                          \
+    XX(TRACKER_CONNECT, -20605, "tracker: could not reach the tracker")                            \
+    XX(TRACKER_NO_SCRAPE, -20606, "tracker: the tracker URL has no scrape counterpart")
 
 typedef enum sw_errno {
 #define SW_ERR_DEFINE_(name, code, msg) SW_ERR_##name = (code),
