@@ -198,7 +198,8 @@ typedef struct sw_disk_result {
 /* Job completion, on the loop thread. res and its storage are borrowed. */
 typedef void (*sw_disk_cb)(sw_disk_result *res, void *user);
 /* Check progress, on the loop thread, zero or more times before the check's
- * completion callback (coalesced: it reports the latest count). */
+ * completion callback (coalesced: it reports the latest count). It gets the
+ * check job's user pointer. */
 typedef void (*sw_disk_progress_cb)(int pieces_checked, int num_pieces, void *user);
 
 /* Writes len bytes of buf at (piece, offset), splitting across files with
