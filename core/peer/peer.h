@@ -12,5 +12,6 @@
 
 #include "wire.h"
 #include "picker.h"
+#include "swarm.h"
 
 #endif

@@ -1,0 +1,178 @@
+/* Uploading to a peer: its requests are queued, read from disk a few at a
+ * time while the send queue has room, and sent as piece messages whose
+ * block data is the disk buffer itself. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "peer_conn_int.h"
+
+/* Disk reads in flight per connection. */
+#define SW_PEER_MAX_READS 16
+/* Bytes queued for sending (or being read for it) before reads pause. */
+#define SW_PEER_SEND_WATERMARK (4u << 20)
+
+static bool offered_fast(const sw_peer_conn *pc, uint32_t index)
+{
+    for (int i = 0; i < pc->num_af_out; i++)
+        if (pc->af_out[i] == index)
+            return true;
+    return false;
+}
+
+static int find_in(const sw_peer_conn *pc, uint32_t index, uint32_t begin, uint32_t length)
+{
+    for (int i = 0; i < pc->num_in; i++) {
+        const sw_in_req *r = &pc->in[i];
+        if (r->index == index && r->begin == begin && r->length == length)
+            return i;
+    }
+    return -1;
+}
+
+static void remove_in(sw_peer_conn *pc, int i)
+{
+    memmove(&pc->in[i], &pc->in[i + 1], (size_t)(pc->num_in - i - 1) * sizeof pc->in[0]);
+    pc->num_in--;
+}
+
+static void refuse(sw_peer_conn *pc, const sw_wire_msg *m)
+{
+    if (pc->features & SW_WIRE_FEATURE_FAST)
+        sw__peer_send_reject(pc, m->index, m->begin, m->length);
+}
+
+void sw__peer_on_request(sw_peer_conn *pc, const sw_wire_msg *m)
+{
+    sw_swarm *sw = pc->swarm;
+    if (!sw__bitfield_get(&sw->have, m->index) || sw->checking) {
+        refuse(pc, m);
+        return;
+    }
+    if (pc->am_choking && !offered_fast(pc, m->index)) {
+        refuse(pc, m);
+        return;
+    }
+    int limit = SW_ENV_INT(pc->env, MAX_ALLOWED_IN_REQUEST_QUEUE);
+    if (pc->num_in >= limit) {
+        refuse(pc, m);
+        return;
+    }
+    if (find_in(pc, m->index, m->begin, m->length) >= 0)
+        return; /* a duplicate: the first one will be answered */
+    if (pc->num_in == pc->cap_in) {
+        int cap = pc->cap_in ? pc->cap_in * 2 : 64;
+        sw_in_req *in = realloc(pc->in, (size_t)cap * sizeof *in);
+        if (!in) {
+            refuse(pc, m);
+            return;
+        }
+        pc->in = in;
+        pc->cap_in = cap;
+    }
+    pc->in[pc->num_in++] = (sw_in_req){m->index, m->begin, m->length, false, false};
+    sw__peer_serve_more(pc);
+}
+
+void sw__peer_on_cancel(sw_peer_conn *pc, const sw_wire_msg *m)
+{
+    int i = find_in(pc, m->index, m->begin, m->length);
+    if (i < 0)
+        return;
+    bool fast = (pc->features & SW_WIRE_FEATURE_FAST) != 0;
+    if (pc->in[i].reading) {
+        /* A fast peer gets either the block or a reject: the block is on its
+         * way, so let it go. A plain peer wants nothing more. */
+        if (!fast)
+            pc->in[i].cancelled = true;
+        return;
+    }
+    remove_in(pc, i);
+    if (fast)
+        sw__peer_send_reject(pc, m->index, m->begin, m->length);
+}
+
+void sw__peer_drop_requests(sw_peer_conn *pc)
+{
+    bool fast = (pc->features & SW_WIRE_FEATURE_FAST) != 0;
+    int j = 0;
+    for (int i = 0; i < pc->num_in; i++) {
+        sw_in_req r = pc->in[i];
+        if (!r.cancelled && offered_fast(pc, r.index)) {
+            pc->in[j++] = r;
+            continue;
+        }
+        if (fast && !r.cancelled)
+            sw__peer_send_reject(pc, r.index, r.begin, r.length);
+        if (r.reading) {
+            r.cancelled = true;
+            pc->in[j++] = r; /* the read completes later and finds it */
+        }
+    }
+    pc->num_in = j;
+}
+
+static void on_block_read(sw_disk_result *res, void *user)
+{
+    sw_peer_conn *pc = user;
+    pc->reads_in_flight--;
+    if (pc->state == SW_PEER_CLOSING) {
+        pc->pending_jobs--;
+        sw__peer_conn_maybe_free(pc);
+        return;
+    }
+    int i = find_in(pc, (uint32_t)res->piece, (uint32_t)res->offset, (uint32_t)res->length);
+    /* Several reads of one block cannot be in flight (duplicates are
+     * ignored), so this is the entry the read was for, if it is still here. */
+    if (i >= 0 && pc->in[i].reading) {
+        sw_in_req r = pc->in[i];
+        remove_in(pc, i);
+        if (res->error < 0) {
+            if (res->error != SW_ERR_ABORTED && !r.cancelled) {
+                if (pc->features & SW_WIRE_FEATURE_FAST)
+                    sw__peer_send_reject(pc, r.index, r.begin, r.length);
+                sw__swarm_disk_error(pc->swarm, res->error, res->op, res->file_index);
+            }
+        } else if (!r.cancelled) {
+            uint8_t *p;
+            if (sw__peer_send_reserve(pc, 13, &p) == 0) {
+                sw__store_be32(p, 9 + r.length);
+                p[4] = SW_WIRE_ID_PIECE;
+                sw__store_be32(p + 5, r.index);
+                sw__store_be32(p + 9, r.begin);
+                if (sw__peer_send_owned(pc, res->buffer, res->length) == 0)
+                    res->buffer = NULL; /* the send queue owns it now */
+            }
+        }
+    }
+    pc->pending_jobs--;
+    if (pc->state == SW_PEER_ACTIVE) {
+        sw__peer_serve_more(pc);
+        sw__peer_send_flush(pc);
+    }
+    sw__peer_conn_maybe_free(pc);
+}
+
+void sw__peer_serve_more(sw_peer_conn *pc)
+{
+    sw_swarm *sw = pc->swarm;
+    for (int i = 0; i < pc->num_in && pc->reads_in_flight < SW_PEER_MAX_READS; i++) {
+        sw_in_req *r = &pc->in[i];
+        if (r->reading)
+            continue;
+        size_t backlog =
+            pc->send_bytes + pc->write_bytes + (size_t)pc->reads_in_flight * SW_WIRE_BLOCK_SIZE;
+        if (backlog >= SW_PEER_SEND_WATERMARK)
+            break;
+        int rc = sw__disk_read(sw->storage, (int)r->index, r->begin, r->length, on_block_read, pc);
+        if (rc < 0) {
+            if (pc->features & SW_WIRE_FEATURE_FAST)
+                sw__peer_send_reject(pc, r->index, r->begin, r->length);
+            remove_in(pc, i);
+            i--;
+            continue;
+        }
+        r->reading = true;
+        pc->reads_in_flight++;
+        pc->pending_jobs++;
+    }
+}
