@@ -10,5 +10,7 @@
 #include "alert.h"
 #include "magnet.h"
 #include "create.h"
+#include "torrent.h"
+#include "session.h"
 
 #endif

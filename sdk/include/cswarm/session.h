@@ -1,0 +1,294 @@
+/* The session: the object that owns every torrent, the listen sockets, the
+ * network thread and the disk/hash pool (libtorrent's session; see
+ * specs' reference-Session for the semantics followed).
+ *
+ * Threads. sw_session_new starts one network thread running a libuv loop:
+ * every torrent, peer and timer lives there. Every function in this header
+ * may be called from any thread: it is posted to the network thread (a queue
+ * and uv_async_send) and the caller waits for its result, except where a
+ * comment says it returns at once. Called from the network thread itself
+ * (inside an alert dispatch callback) a function runs inline. Alerts are
+ * popped from any thread without a round trip.
+ *
+ * Shutdown. sw_session_free shuts the session down and waits for it. To
+ * avoid waiting, call sw_session_abort first: it starts the shutdown and
+ * returns a proxy; sw_session_free then returns at once, and
+ * sw_session_proxy_free (or sw_session_proxy_wait) waits for the end. After
+ * abort, calls on the session or its torrents return SW_ERR_ABORTED.
+ *
+ * Ownership. The session copies everything it is given (settings, params,
+ * resume data) except where a comment says otherwise; results returned
+ * through pointers are the caller's (free() unless stated). */
+#ifndef CSWARM_SESSION_H
+#define CSWARM_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alert.h"
+#include "error.h"
+#include "settings.h"
+#include "torrent.h"
+#include "torrent_info.h"
+#include "version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sw_session_proxy sw_session_proxy;
+
+/* Identifies the client in its peer id (BEP 20, Azureus style):
+ * "-" id[0] id[1] then one character per version part ("-CW0100-"). */
+typedef struct sw_fingerprint {
+    char id[2];
+    int major, minor, revision, tag; /* 0..35 each (0-9, then A-Z) */
+} sw_fingerprint;
+
+/* cswarm's own fingerprint ("CW" and the library version). */
+SW_API void sw_fingerprint_init(sw_fingerprint *fp);
+/* The 8-character prefix ("-CW0100-") into out (9 bytes with the NUL). */
+SW_API int sw_fingerprint_format(const sw_fingerprint *fp, char out[9]);
+
+enum sw_session_flags {
+    /* Load the standard plugins (none exist yet: accepted and ignored). */
+    SW_SESSION_ADD_DEFAULT_PLUGINS = 1u << 0,
+    /* Start DHT, LSD, UPnP and NAT-PMP as settings allow (none exist yet). */
+    SW_SESSION_START_DEFAULT_FEATURES = 1u << 1,
+};
+
+typedef struct sw_session_params {
+    uint32_t struct_size;
+    sw_fingerprint fingerprint;
+    unsigned flags;              /* SW_SESSION_* */
+    uint32_t alert_mask;         /* SW_ALERT_CAT_* bits; overrides the setting */
+    const sw_settings *settings; /* copied; NULL = defaults */
+} sw_session_params;
+
+/* cswarm's fingerprint, flags ADD_DEFAULT_PLUGINS | START_DEFAULT_FEATURES,
+ * alert mask SW_ALERT_CAT_ERROR, default settings. */
+SW_API void sw_session_params_init(sw_session_params *p);
+/* Creates a session and starts its network thread. It does not listen until
+ * sw_session_listen_on. p may be NULL for defaults. */
+SW_API int sw_session_new(const sw_session_params *p, sw_session **ses_out);
+/* Shuts down (waiting for it unless sw_session_abort was called) and frees.
+ * Must not be called from the network thread. NULL is ok. */
+SW_API void sw_session_free(sw_session *ses);
+/* Starts shutting down and returns at once with a proxy that can wait for
+ * the end. Torrents are closed, peers disconnected, pending disk writes
+ * finished. A second call fails with SW_ERR_ABORTED. */
+SW_API int sw_session_abort(sw_session *ses, sw_session_proxy **proxy_out);
+/* Waits up to timeout_ms (negative: forever) for the shutdown to finish:
+ * 0 when finished, SW_ERR_TIMEOUT otherwise. */
+SW_API int sw_session_proxy_wait(sw_session_proxy *proxy, int timeout_ms);
+/* Waits for the shutdown to finish and frees the proxy. NULL is ok. */
+SW_API void sw_session_proxy_free(sw_session_proxy *proxy);
+
+/* ---- listening ---- */
+
+enum sw_listen_flags {
+    /* Fail instead of falling back to a port the OS picks when the whole
+     * range is taken (libtorrent's listen_no_system_port). */
+    SW_LISTEN_NO_SYSTEM_PORT = 1u << 1,
+};
+
+/* Listens for peers on the first port of [port_min, port_max] free on every
+ * interface. interfaces is a comma-separated list of numeric addresses
+ * ("0.0.0.0,::", "127.0.0.1"); NULL takes the addresses of the
+ * listen_interfaces setting. An interface whose address does not exist on
+ * this host is skipped. If no port of the range works, a port chosen by the
+ * OS is used unless SW_LISTEN_NO_SYSTEM_PORT. Posts listen_succeeded /
+ * listen_failed alerts. Replaces any previous listen sockets. Returns 0 if
+ * at least one socket listens, else the error of the last attempt. */
+SW_API int sw_session_listen_on(sw_session *ses, int port_min, int port_max, const char *interfaces,
+                                unsigned flags);
+SW_API bool sw_session_is_listening(sw_session *ses);
+/* The port listened on (0 if none). */
+SW_API int sw_session_listen_port(sw_session *ses, uint16_t *port_out);
+
+SW_API int sw_session_get_peer_id(sw_session *ses, uint8_t id_out[20]);
+/* Used for connections made from now on. */
+SW_API int sw_session_set_peer_id(sw_session *ses, const uint8_t id[20]);
+/* The key sent to trackers (recorded for trackers to come). */
+SW_API int sw_session_set_key(sw_session *ses, uint32_t key);
+
+/* ---- torrents ---- */
+
+/* add_torrent_params flags; values as libtorrent's add_torrent_params. */
+enum sw_add_torrent_flags {
+    /* Trust that the files are complete: no check on add. */
+    SW_ADD_SEED_MODE = 1u << 0,
+    /* Flags and save path here win over those in the resume data. */
+    SW_ADD_OVERRIDE_RESUME_DATA = 1u << 1,
+    /* Request nothing; only upload. */
+    SW_ADD_UPLOAD_MODE = 1u << 2,
+    SW_ADD_SHARE_MODE = 1u << 3,      /* accepted, not implemented */
+    SW_ADD_APPLY_IP_FILTER = 1u << 4, /* accepted (no IP filter yet) */
+    SW_ADD_PAUSED = 1u << 5,
+    SW_ADD_AUTO_MANAGED = 1u << 6, /* recorded; no queueing yet */
+    /* Adding a torrent already in the session fails with
+     * SW_ERR_DUPLICATE_TORRENT; without it the existing handle is
+     * returned. */
+    SW_ADD_DUPLICATE_IS_ERROR = 1u << 7,
+    SW_ADD_MERGE_RESUME_TRACKERS = 1u << 8, /* accepted (no trackers yet) */
+    /* Include the torrent in post_torrent_updates. */
+    SW_ADD_UPDATE_SUBSCRIBE = 1u << 9,
+    SW_ADD_SUPER_SEEDING = 1u << 10, /* accepted, not implemented */
+    SW_ADD_SEQUENTIAL_DOWNLOAD = 1u << 11,
+    /* Use the save path stored in the resume data. */
+    SW_ADD_USE_RESUME_SAVE_PATH = 1u << 12,
+};
+
+typedef enum sw_storage_mode_t {
+    SW_STORAGE_MODE_SPARSE = 0,   /* files grow as data arrives (holes) */
+    SW_STORAGE_MODE_ALLOCATE = 1, /* files are fully allocated up front */
+} sw_storage_mode_t;
+
+typedef struct sw_add_torrent_params {
+    uint32_t struct_size;
+    sw_torrent_info *ti; /* borrowed; the session takes its own reference */
+    /* Only the info-hash (ti NULL): needs metadata from peers, which is not
+     * supported yet (SW_ERR_NOT_SUPPORTED). */
+    sw_sha1 info_hash;
+    const char *name;        /* optional */
+    const char *save_path;   /* required */
+    const void *resume_data; /* bencoded, from a save_resume_data alert; copied */
+    size_t resume_data_len;
+    sw_storage_mode_t storage_mode;
+    const uint8_t *file_priorities; /* copied; extra entries ignored, missing ones are 1 */
+    size_t num_file_priorities;
+    uint64_t flags;                                                 /* SW_ADD_* */
+    int max_uploads, max_connections, upload_limit, download_limit; /* -1 = none */
+    void *userdata;                                                 /* for plugins (none yet) */
+} sw_add_torrent_params;
+
+/* Flags SW_ADD_UPDATE_SUBSCRIBE | SW_ADD_APPLY_IP_FILTER |
+ * SW_ADD_DUPLICATE_IS_ERROR, sparse storage, no limits (-1). */
+SW_API void sw_add_torrent_params_init(sw_add_torrent_params *p);
+
+/* Adds a torrent and waits until it is in the session (its files are then
+ * being checked). err_out (may be NULL) says what went wrong. */
+SW_API int sw_session_add_torrent(sw_session *ses, const sw_add_torrent_params *p,
+                                  sw_torrent_handle *h_out, sw_error_detail *err_out);
+/* The same, returning at once; the result is an add_torrent alert (status
+ * category) whose torrent_id names the handle and whose error is set on
+ * failure. */
+SW_API int sw_session_async_add_torrent(sw_session *ses, const sw_add_torrent_params *p);
+/* SW_ERR_NOT_FOUND if no torrent has this v1 info-hash. */
+SW_API int sw_session_find_torrent(sw_session *ses, const sw_sha1 *info_hash,
+                                   sw_torrent_handle *h_out);
+/* Every torrent; *handles_out is malloc'd (NULL when there are none). */
+SW_API int sw_session_get_torrents(sw_session *ses, sw_torrent_handle **handles_out,
+                                   size_t *count_out);
+
+enum sw_remove_flags {
+    SW_REMOVE_DELETE_FILES = 1u << 0,
+};
+/* Removes a torrent: its handle is invalid when this returns. A
+ * torrent_removed alert follows, and with SW_REMOVE_DELETE_FILES a
+ * torrent_deleted (or torrent_delete_failed) alert once the files are gone. */
+SW_API int sw_session_remove_torrent(sw_session *ses, sw_torrent_handle h, unsigned flags);
+
+/* Pauses every torrent without touching their own paused flag; resume
+ * restores what each torrent's own state allows. */
+SW_API int sw_session_pause(sw_session *ses);
+SW_API int sw_session_resume(sw_session *ses);
+SW_API bool sw_session_is_paused(sw_session *ses);
+
+/* Called once per torrent on the network thread; true keeps it. */
+typedef bool (*sw_torrent_status_pred)(void *user, const sw_torrent_status *status);
+/* The status of every torrent the predicate keeps (NULL keeps all);
+ * *statuses_out is malloc'd (NULL when empty). */
+SW_API int sw_session_get_torrent_status(sw_session *ses, sw_torrent_status_pred pred, void *user,
+                                         sw_torrent_status **statuses_out, size_t *count_out);
+/* Refreshes each entry from its handle member; entries whose handle is no
+ * longer valid are left as they were. */
+SW_API int sw_session_refresh_torrent_status(sw_session *ses, sw_torrent_status *statuses,
+                                             size_t count);
+/* Posts a state_update alert with the status of every subscribed torrent
+ * that changed since the previous call (returns at once). */
+SW_API int sw_session_post_torrent_updates(sw_session *ses);
+
+/* Session-wide counters (libtorrent's session_status). Rates are bytes per
+ * second averaged over a few seconds; totals count since the session
+ * started. */
+typedef struct sw_session_status {
+    uint32_t struct_size;
+    bool has_incoming_connections;
+    int upload_rate, download_rate; /* protocol and payload */
+    int payload_upload_rate, payload_download_rate;
+    int ip_overhead_upload_rate, ip_overhead_download_rate; /* estimated TCP/IP headers */
+    int dht_upload_rate, dht_download_rate;                 /* 0: no DHT yet */
+    int tracker_upload_rate, tracker_download_rate;         /* 0: no trackers yet */
+    int64_t total_download, total_upload;
+    int64_t total_payload_download, total_payload_upload;
+    int64_t total_ip_overhead_download, total_ip_overhead_upload;
+    int64_t total_dht_download, total_dht_upload;
+    int64_t total_tracker_download, total_tracker_upload;
+    int64_t total_redundant_bytes; /* blocks received more than once */
+    int64_t total_failed_bytes;    /* bytes of pieces that failed their hash */
+    int num_peers;                 /* open connections, half-open ones included */
+    int num_half_open;
+    int num_unchoked; /* peers we upload to */
+    int allowed_upload_slots;
+    int optimistic_unchoke_counter;        /* seconds to the next optimistic unchoke */
+    int unchoke_counter;                   /* seconds to the next choker round */
+    int disk_write_queue, disk_read_queue; /* connections waiting on the disk */
+    int64_t disk_queued_jobs;
+    int peerlist_size; /* known peers over all torrents */
+    int num_torrents;
+    int dht_nodes, dht_node_cache, dht_torrents; /* 0: no DHT yet */
+    uint64_t reserved[8];
+} sw_session_status;
+
+SW_API int sw_session_get_status(sw_session *ses, sw_session_status *status_out);
+
+/* ---- alerts (see alert.h) ---- */
+
+/* Pops every pending alert (the batch may be empty); free with
+ * sw_alert_batch_free. Does not wait for the network thread. */
+SW_API int sw_session_pop_alerts(sw_session *ses, sw_alert_batch **batch_out);
+/* Pops the oldest alert into *alert_out (NULL if none); free with
+ * sw_alert_free. */
+SW_API int sw_session_pop_alert(sw_session *ses, sw_alert **alert_out);
+/* Waits up to timeout_ms (negative: forever) until an alert is pending;
+ * pops nothing. 0 when one is, SW_ERR_TIMEOUT otherwise. */
+SW_API int sw_session_wait_for_alert(sw_session *ses, int timeout_ms);
+SW_API int sw_session_set_alert_mask(sw_session *ses, uint32_t mask);
+/* Delivers alerts to fn on the network thread instead of queueing them
+ * (NULL restores queueing). Alerts already queued are delivered at once. */
+SW_API int sw_session_set_alert_dispatch(sw_session *ses, sw_alert_dispatch_fn fn, void *user);
+
+/* ---- settings and state ---- */
+
+/* Replaces the session's settings with a copy of s. */
+SW_API int sw_session_apply_settings(sw_session *ses, const sw_settings *s);
+/* A copy of the current settings (sw_settings_free it). */
+SW_API int sw_session_get_settings(sw_session *ses, sw_settings **s_out);
+
+/* save_state flags; values as libtorrent's session::save_state_flags_t and
+ * SW_SETTINGS_CAT_*. */
+enum sw_save_state_flags {
+    SW_SAVE_SETTINGS = 1u << 0,
+    SW_SAVE_DHT_SETTINGS = 1u << 1,
+    SW_SAVE_DHT_STATE = 1u << 2,
+    SW_SAVE_PROXY = 1u << 3,
+    SW_SAVE_I2P_PROXY = 1u << 4,
+    SW_SAVE_ENCRYPTION_SETTINGS = 1u << 5,
+    SW_SAVE_FEEDS = 1u << 7,
+    SW_SAVE_ALL = 0xffffffffu,
+};
+/* The session state as a bencoded dictionary ({"settings": {...}} holding
+ * the settings whose category is in flags, non-default values only);
+ * *buf_out is malloc'd. */
+SW_API int sw_session_save_state(sw_session *ses, uint32_t flags, uint8_t **buf_out,
+                                 size_t *len_out);
+/* Loads state saved by sw_session_save_state (settings of other categories
+ * than flags are ignored) and applies it. */
+SW_API int sw_session_load_state(sw_session *ses, const void *buf, size_t len, uint32_t flags);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
