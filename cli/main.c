@@ -14,6 +14,8 @@ static const struct {
     {"create", sw_cli_create, "make a .torrent from a file or folder"},
     {"info", sw_cli_info, "show what a .torrent or magnet link holds"},
     {"magnet", sw_cli_magnet, "print the magnet link of a .torrent"},
+    {"download", sw_cli_download, "download a torrent from peers (and optionally seed it)"},
+    {"seed", sw_cli_seed, "seed a torrent's data to peers"},
 };
 
 static void usage(FILE *out)

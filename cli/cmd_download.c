@@ -1,0 +1,70 @@
+/* cswarm download SOURCE [-o DIR] [--peer HOST:PORT]... [--listen PORT]
+ *                 [--seed] [--set NAME=VALUE]... [--json-progress] [--quiet] */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "transfer.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: cswarm download SOURCE [-o DIR] [--peer HOST:PORT]... [--listen PORT]\n"
+            "                       [--seed] [--set NAME=VALUE]... [--json-progress] [--quiet]\n"
+            "\n"
+            "Downloads the torrent SOURCE (a .torrent file) into DIR (default: the current\n"
+            "folder) and exits 0 once every piece is on disk and verified. With --seed it\n"
+            "keeps seeding until interrupted. SIGINT/SIGTERM save resume data, so the next\n"
+            "run continues where this one stopped.\n"
+            "\n"
+            "  -o DIR             where to save the data\n"
+            "  --peer HOST:PORT   a peer to connect to (repeatable)\n"
+            "  --listen PORT      port to accept peers on (default 6881-6889)\n"
+            "  --seed             keep seeding after the download\n"
+            "  --set NAME=VALUE   change a setting (see docs/settings.md; repeatable)\n"
+            "  --json-progress    one JSON object per second on stdout\n"
+            "  --quiet            no progress output\n");
+}
+
+int sw_cli_download(int argc, char **argv)
+{
+    sw_cli_transfer t;
+    sw_cli_transfer_init(&t, "download");
+    const char *source = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        int rc = sw_cli_transfer_option(&t, argc, argv, &i);
+        if (rc < 0)
+            return 2;
+        if (rc > 0)
+            continue;
+        if (!strcmp(a, "-o")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "cswarm download: -o needs a folder\n");
+                return 2;
+            }
+            t.save_dir = argv[++i];
+        } else if (!strcmp(a, "--seed")) {
+            t.keep_seeding = true;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "cswarm download: unknown option %s\n", a);
+            usage(stderr);
+            return 2;
+        } else if (!source) {
+            source = a;
+        } else {
+            fprintf(stderr, "cswarm download: more than one SOURCE\n");
+            return 2;
+        }
+    }
+    if (!source) {
+        usage(stderr);
+        return 2;
+    }
+    t.source = source;
+    return sw_cli_transfer_run(&t);
+}

@@ -1,0 +1,34 @@
+/* What `cswarm download` and `cswarm seed` share: running one torrent in a
+ * session until it is done (or a signal arrives), with progress output and
+ * resume data. */
+#ifndef SW_CLI_TRANSFER_H
+#define SW_CLI_TRANSFER_H
+
+#include <stdbool.h>
+
+#define SW_CLI_MAX_LIST 64
+
+typedef struct sw_cli_transfer {
+    const char *command;  /* "download" or "seed", for messages */
+    const char *source;   /* .torrent path (magnets and URLs are refused) */
+    const char *save_dir; /* where the data is or goes */
+    const char *peers[SW_CLI_MAX_LIST];
+    int num_peers;
+    const char *sets[SW_CLI_MAX_LIST]; /* NAME=VALUE */
+    int num_sets;
+    int listen_port;   /* -1: default range */
+    bool keep_seeding; /* stay after the download completes, until a signal */
+    bool seed_only;    /* cswarm seed: never download */
+    bool json;
+    bool quiet;
+} sw_cli_transfer;
+
+void sw_cli_transfer_init(sw_cli_transfer *t, const char *command);
+/* Parses the options both commands share at argv[*i] (advancing *i past
+ * the option's value). Returns 1 if it took the option, 0 if it is not a
+ * shared option, -1 after printing an error. */
+int sw_cli_transfer_option(sw_cli_transfer *t, int argc, char **argv, int *i);
+/* Runs the transfer; returns the process exit status. */
+int sw_cli_transfer_run(const sw_cli_transfer *t);
+
+#endif
