@@ -1,0 +1,141 @@
+/* Internals shared by the tracker client's files (tracker_client.c,
+ * http_tracker.c, udp_tracker.c). Not included by other modules. */
+#ifndef SW_CORE_TRACKER_INTERNAL_H
+#define SW_CORE_TRACKER_INTERNAL_H
+
+#include <curl/curl.h>
+
+#include "tracker.h"
+
+/* Longest datagram the client reads on its own sockets. A reply of 200
+ * IPv6 peers is 3620 bytes; anything longer than this is not ours. */
+#define SW_TRACKER_UDP_BUFSIZE 16384
+/* BEP 15: a connection id may be used for one minute after it arrives. */
+#define SW_UDP_CONN_ID_LIFETIME_MS 60000
+/* BEP 15: retransmit after 15 * 2^n seconds, n up to 8. */
+#define SW_UDP_RETRANSMIT_BASE_S 15
+#define SW_UDP_RETRANSMIT_MAX_N 8
+
+typedef enum udp_state {
+    UDP_RESOLVING = 0, /* waiting for uv_getaddrinfo */
+    UDP_WAITING,       /* another request is fetching a connection id for this address */
+    UDP_CONNECTING,    /* our connect request is out */
+    UDP_REQUESTING     /* our announce/scrape is out */
+} udp_state;
+
+struct sw_tracker_job {
+    sw_tracker_client *client;
+    struct sw_tracker_job *prev, *next; /* the client's list of live jobs */
+    sw_tracker_request_kind kind;
+    sw_tracker_url_kind url_kind;
+    char *url;        /* owned copy */
+    char *tracker_id; /* owned copy of params.tracker_id */
+    char *ip;         /* owned copies of the optional ip parameters */
+    char *ipv4;
+    char *ipv6;
+    sw_announce_params params; /* its string pointers point at the copies above */
+    sw_tracker_done_cb cb;
+    void *user;
+    uint64_t deadline; /* uv_now() ms after which the request fails */
+    bool finished;     /* cb ran or the job was cancelled */
+
+    /* HTTP */
+    CURL *easy;
+    sw_buf body;
+    size_t max_body;
+    bool too_large;
+    char curl_err[CURL_ERROR_SIZE];
+
+    /* UDP */
+    int refs;             /* open handles and requests that still point here */
+    uv_timer_t timer;     /* retransmits and the deadline */
+    bool timer_open;      /* timer initialised and not yet closing */
+    uv_getaddrinfo_t gai; /* live while gai_pending */
+    bool gai_pending;
+    udp_state state;
+    struct sockaddr_storage addr;
+    uint32_t tid;
+    unsigned attempt; /* retransmissions of the current packet */
+    bool conn_wake;   /* marked to go on with a connection id that just arrived */
+    uint64_t conn_id;
+};
+
+/* A connection id a UDP tracker gave us. */
+typedef struct udp_conn_entry {
+    struct sockaddr_storage addr;
+    uint64_t conn_id;
+    uint64_t expires; /* uv_now() ms */
+} udp_conn_entry;
+
+/* One uv_poll_t per socket curl asks us to watch. */
+typedef struct curl_watch {
+    uv_poll_t poll;
+    sw_tracker_client *client;
+    curl_socket_t fd;
+    struct curl_watch *prev, *next;
+} curl_watch;
+
+struct sw_tracker_client {
+    uv_loop_t *loop;
+    const sw_settings *settings;
+    sw_tracker_job *jobs; /* live jobs (both kinds) */
+    uint64_t rng;
+    uint64_t bytes_sent, bytes_received;
+
+    /* HTTP */
+    CURLM *multi;
+    uv_timer_t curl_timer;
+    curl_watch *watches;
+    bool curl_cleanup; /* curl_multi_cleanup is running */
+
+    /* UDP transport */
+    uv_udp_t *shared_udp;
+    sw_tracker_udp_send_fn udp_send;
+    void *udp_user;
+    unsigned families;
+    uv_udp_t own4, own6;
+    bool own4_open, own6_open;
+    uint8_t *recv_buf;
+    bool recv_busy;
+    udp_conn_entry *conns;
+    size_t num_conns, cap_conns;
+
+    /* Closing */
+    bool closing;
+    int open_handles; /* handles and jobs still to be released before the free */
+    void (*close_cb)(void *user);
+    void *close_user;
+    int live_managers; /* managers not yet closed (checked in debug builds) */
+};
+
+/* tracker_client.c */
+uint32_t sw__tracker_client_random32(sw_tracker_client *c);
+/* Delivers the outcome (once), unlinks and releases the job. */
+void sw__tracker_job_finish(sw_tracker_job *job, const sw_tracker_result *r);
+/* Finishes with an error code and message. */
+void sw__tracker_job_fail(sw_tracker_job *job, int error, int http_status, const char *message);
+/* Drops one reference the job's handles or requests held; frees the job at
+ * zero. */
+void sw__tracker_job_unref(sw_tracker_job *job);
+/* A handle of the client finished closing. */
+void sw__tracker_client_handle_closed(sw_tracker_client *c);
+
+/* http_tracker.c */
+int sw__http_tracker_init(sw_tracker_client *c);
+int sw__http_tracker_start(sw_tracker_job *job);
+void sw__http_tracker_cancel(sw_tracker_job *job);
+void sw__http_tracker_shutdown(sw_tracker_client *c);
+
+/* udp_tracker.c */
+int sw__udp_tracker_init(sw_tracker_client *c);
+int sw__udp_tracker_start(sw_tracker_job *job);
+void sw__udp_tracker_cancel(sw_tracker_job *job);
+bool sw__udp_tracker_on_packet(sw_tracker_client *c, const struct sockaddr *from,
+                               const uint8_t *data, size_t len);
+void sw__udp_tracker_shutdown(sw_tracker_client *c);
+/* Milliseconds to wait for a reply to transmission number n (0 first):
+ * 15 * 2^n seconds (n capped at 8), with 15 replaced by
+ * tracker_receive_timeout when that is shorter. */
+uint64_t sw__udp_tracker_retransmit_ms(unsigned n, int receive_timeout_s);
+
+#endif
