@@ -315,7 +315,7 @@ static int parse_select(magnet_parser *p, const char *v, size_t len)
 
 static int parse_param(magnet_parser *p, param_kind kind)
 {
-    size_t len;
+    size_t len = 0;
     int rc = decode_value(p, kind == PARAM_DN, &len);
     if (rc < 0)
         return rc;
