@@ -80,7 +80,16 @@ extern "C" {
     XX(TRACKER_BAD_URL, -20603, "tracker: unsupported or malformed tracker URL")                   \
     XX(TRACKER_RESPONSE_TOO_LARGE, -20604, "tracker: response too large")                          \
     XX(TRACKER_CONNECT, -20605, "tracker: could not reach the tracker")                            \
-    XX(TRACKER_NO_SCRAPE, -20606, "tracker: the tracker URL has no scrape counterpart")
+    XX(TRACKER_NO_SCRAPE, -20606, "tracker: the tracker URL has no scrape counterpart")            \
+    XX(DHT_MALFORMED, -20700, "dht: malformed KRPC message")                                       \
+    XX(DHT_NO_NODES, -20701, "dht: no nodes to query")                                             \
+    XX(DHT_BAD_SIGNATURE, -20702, "dht: invalid item signature")                                   \
+    XX(DHT_ITEM_TOO_LARGE, -20703, "dht: item value larger than 1000 bytes")                       \
+    XX(DHT_SALT_TOO_LARGE, -20704, "dht: salt longer than 64 bytes")                               \
+    XX(DHT_CAS_MISMATCH, -20705, "dht: compare-and-swap sequence number mismatch")                 \
+    XX(DHT_SEQ_OUTDATED, -20706, "dht: sequence number not newer than the stored one")             \
+    XX(DHT_BAD_TOKEN, -20707, "dht: invalid or expired write token")                               \
+    XX(DHT_REMOTE_ERROR, -20708, "dht: the remote node answered with an error")
 
 typedef enum sw_errno {
 #define SW_ERR_DEFINE_(name, code, msg) SW_ERR_##name = (code),
