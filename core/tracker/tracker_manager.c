@@ -424,6 +424,12 @@ static void cancel_jobs(sw_tracker_manager *m, bool scrapes_too)
 static void finish_stop(sw_tracker_manager *m)
 {
     cancel_jobs(m, false); /* stopped announces still out after the deadline */
+    /* Whether or not each tracker heard it, we are no longer in their
+     * swarms: the next start announces "started" everywhere anyway. */
+    for (size_t i = 0; i < m->list.n; i++) {
+        m->list.v[i].start_sent = false;
+        m->list.v[i].complete_pending = false;
+    }
     uv_timer_stop(&m->timer);
     free(m->stop_targets);
     m->stop_targets = NULL;

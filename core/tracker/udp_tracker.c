@@ -419,10 +419,17 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         snprintf(msg, sizeof msg, "could not resolve the tracker's host: %s", uv_strerror(status));
         sw__tracker_job_fail(job, status, 0, msg);
     } else {
+        /* One address is used: an IPv4 one if there is one (most trackers
+         * listen there; "localhost" often resolves to ::1 first), else the
+         * first IPv6 one. */
         const struct addrinfo *pick = NULL;
-        for (const struct addrinfo *ai = res; ai && !pick; ai = ai->ai_next)
-            if (family_bit(ai->ai_family) & c->families && ai->ai_addrlen <= sizeof job->addr)
-                pick = ai;
+        for (int pass = 0; pass < 2 && !pick; pass++) {
+            int want = pass == 0 ? AF_INET : AF_INET6;
+            for (const struct addrinfo *ai = res; ai && !pick; ai = ai->ai_next)
+                if (ai->ai_family == want && (family_bit(want) & c->families) &&
+                    ai->ai_addrlen <= sizeof job->addr)
+                    pick = ai;
+        }
         if (!pick) {
             sw__tracker_job_fail(job, SW_ERR_NOT_SUPPORTED, 0,
                                  "the tracker has no address of a family we can reach");
