@@ -97,6 +97,8 @@ void sw__choker_run(sw_peer_env *env, bool rotate_optimistic)
             v[n++] = (ranked){pc, score(env, pc)};
         }
     }
+    if (n == 0)
+        return;
     if (slots < 0) {
         for (size_t i = 0; i < n; i++)
             sw__peer_unchoke(v[i].pc);

@@ -279,7 +279,7 @@ void sw__peer_conn_tick(sw_peer_conn *pc)
         sw__peer_conn_close(pc, SW_ERR_TIMEOUT, "inactivity");
         return;
     }
-    sw__xfer_rates_update(&pc->rates, &pc->stats, 1000);
+    sw__xfer_rates_update(&pc->rates, &pc->stats, env->tick_dt_ms ? env->tick_dt_ms : 1000);
     if (now - pc->last_send_ms > SW_PEER_KEEPALIVE_MS && pc->send_bytes == 0 &&
         !pc->write_in_flight) {
         uint8_t *p;

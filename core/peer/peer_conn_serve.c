@@ -163,6 +163,8 @@ void sw__peer_serve_more(sw_peer_conn *pc)
             pc->send_bytes + pc->write_bytes + (size_t)pc->reads_in_flight * SW_WIRE_BLOCK_SIZE;
         if (backlog >= SW_PEER_SEND_WATERMARK)
             break;
+        if (!sw__bw_take(sw, true, r->length))
+            break; /* the next tick brings more quota */
         int rc = sw__disk_read(sw->storage, (int)r->index, r->begin, r->length, on_block_read, pc);
         if (rc < 0) {
             if (pc->features & SW_WIRE_FEATURE_FAST)

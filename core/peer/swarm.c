@@ -28,6 +28,38 @@ void sw__xfer_rates_update(sw_xfer_rates *r, const sw_xfer_stats *s, uint64_t dt
     sw__rate_update(&r->up, s->payload_up + s->protocol_up, dt_ms);
 }
 
+void sw__bw_refill(sw_bw_bucket *b, int limit, uint64_t dt_ms)
+{
+    if (limit <= 0) {
+        b->tokens = 0;
+        return;
+    }
+    b->tokens += (int64_t)limit * (int64_t)dt_ms / 1000;
+    if (b->tokens > limit)
+        b->tokens = limit;
+}
+
+static bool bucket_ok(const sw_bw_bucket *b, int limit)
+{
+    return limit <= 0 || b->tokens > 0;
+}
+
+bool sw__bw_take(sw_swarm *sw, bool up, int64_t n)
+{
+    sw_peer_env *env = sw->env;
+    int slimit = up ? SW_ENV_INT(env, UPLOAD_RATE_LIMIT) : SW_ENV_INT(env, DOWNLOAD_RATE_LIMIT);
+    int tlimit = up ? sw->cfg.upload_limit : sw->cfg.download_limit;
+    sw_bw_bucket *sb = up ? &env->up_bw : &env->down_bw;
+    sw_bw_bucket *tb = up ? &sw->up_bw : &sw->down_bw;
+    if (!bucket_ok(sb, slimit) || !bucket_ok(tb, tlimit))
+        return false;
+    if (slimit > 0)
+        sb->tokens -= n;
+    if (tlimit > 0)
+        tb->tokens -= n;
+    return true;
+}
+
 void sw__peer_env_init(sw_peer_env *env)
 {
     env->swarms = NULL;
@@ -397,15 +429,17 @@ static void connect_some(sw_swarm *sw, int budget)
     }
 }
 
-static void swarm_tick(sw_swarm *sw, int connect_budget)
+static void swarm_tick(sw_swarm *sw, int connect_budget, uint64_t dt)
 {
+    sw__bw_refill(&sw->up_bw, sw->cfg.upload_limit, dt);
+    sw__bw_refill(&sw->down_bw, sw->cfg.download_limit, dt);
     sw_peer_conn *pc = sw->conns;
     while (pc) {
         sw_peer_conn *next = pc->next;
         sw__peer_conn_tick(pc);
         pc = next;
     }
-    sw__xfer_rates_update(&sw->rates, &sw->stats, 1000);
+    sw__xfer_rates_update(&sw->rates, &sw->stats, dt);
     if (sw->active && !sw->checking)
         connect_some(sw, connect_budget);
 }
@@ -413,6 +447,13 @@ static void swarm_tick(sw_swarm *sw, int connect_budget)
 void sw__peer_env_tick(sw_peer_env *env)
 {
     env->now_ms = uv_now(env->loop);
+    uint64_t dt = env->last_tick_ms ? env->now_ms - env->last_tick_ms : 1000;
+    if (dt == 0)
+        dt = 1;
+    env->last_tick_ms = env->now_ms;
+    env->tick_dt_ms = dt;
+    sw__bw_refill(&env->up_bw, SW_ENV_INT(env, UPLOAD_RATE_LIMIT), dt);
+    sw__bw_refill(&env->down_bw, SW_ENV_INT(env, DOWNLOAD_RATE_LIMIT), dt);
     int nswarms = 0;
     for (sw_swarm *sw = env->swarms; sw; sw = sw->next)
         nswarms++;
@@ -421,14 +462,14 @@ void sw__peer_env_tick(sw_peer_env *env)
     if (budget < 1)
         budget = 1;
     for (sw_swarm *sw = env->swarms; sw; sw = sw->next)
-        swarm_tick(sw, budget);
+        swarm_tick(sw, budget, dt);
     sw_peer_conn *pc = env->unattached;
     while (pc) {
         sw_peer_conn *next = pc->next;
         sw__peer_conn_tick(pc);
         pc = next;
     }
-    sw__xfer_rates_update(&env->rates, &env->stats, 1000);
+    sw__xfer_rates_update(&env->rates, &env->stats, dt);
     uint64_t interval = (uint64_t)SW_ENV_INT(env, UNCHOKE_INTERVAL) * 1000;
     if (env->now_ms - env->last_unchoke_ms >= interval) {
         uint64_t opt = (uint64_t)SW_ENV_INT(env, OPTIMISTIC_UNCHOKE_INTERVAL) * 1000;

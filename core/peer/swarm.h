@@ -64,6 +64,15 @@ typedef struct sw_rate {
 /* Folds the growth of total since the last call (dt_ms ago) into r. */
 void sw__rate_update(sw_rate *r, int64_t total, uint64_t dt_ms);
 
+/* A token bucket for a rate limit: refilled every tick with the limit's
+ * share, at most one second's worth. Taking is allowed while tokens are
+ * positive and may run into debt, which later refills repay. */
+typedef struct sw_bw_bucket {
+    int64_t tokens;
+} sw_bw_bucket;
+
+void sw__bw_refill(sw_bw_bucket *b, int limit, uint64_t dt_ms);
+
 typedef struct sw_xfer_rates {
     sw_rate payload_down, payload_up, down, up;
 } sw_xfer_rates;
@@ -186,6 +195,9 @@ struct sw_peer_env {
     uint64_t last_unchoke_ms;    /* when the choker last ran */
     uint32_t next_conn_id;
     int live_conns; /* allocated and not yet freed */
+    uint64_t last_tick_ms;
+    uint64_t tick_dt_ms;         /* time since the previous tick */
+    sw_bw_bucket up_bw, down_bw; /* upload_rate_limit / download_rate_limit */
 };
 
 /* Initialises what the session does not fill. */
@@ -224,7 +236,7 @@ typedef struct sw_swarm_ops {
 typedef struct sw_swarm_config {
     int max_connections; /* -1 = no limit */
     int max_uploads;     /* unchoked peers; -1 = no limit */
-    int upload_limit;    /* bytes/s, 0 or -1 = none (recorded, not enforced yet) */
+    int upload_limit;    /* bytes/s of payload, 0 or -1 = none */
     int download_limit;
     bool sequential;
     bool upload_mode; /* request nothing */
@@ -259,7 +271,12 @@ struct sw_swarm {
     sw_xfer_stats stats;
     sw_xfer_rates rates;
     uint64_t next_connect_ms;
+    sw_bw_bucket up_bw, down_bw;
 };
+
+/* Whether n more payload bytes may go up (or come down) now under the
+ * torrent's and the session's rate limits; if so they are taken. */
+bool sw__bw_take(sw_swarm *sw, bool up, int64_t n);
 
 /* Sets the swarm up for a torrent (taking references to ti and storage) with
  * an empty picker. Call sw__swarm_set_have for pieces found on disk. */

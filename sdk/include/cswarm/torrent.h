@@ -195,8 +195,9 @@ SW_API int sw_torrent_get_file_priorities(sw_torrent_handle h, uint8_t **priorit
                                           size_t *count_out);
 
 SW_API int sw_torrent_set_sequential_download(sw_torrent_handle h, bool sequential);
-/* -1 (or 0 for the rate limits) means no limit. Rate limits are recorded
- * and reported but not enforced yet. */
+/* -1 (or 0 for the rate limits) means no limit. Rate limits count payload
+ * bytes and apply to every peer, local ones included (so do the session's
+ * upload_rate_limit and download_rate_limit settings). */
 SW_API int sw_torrent_set_upload_limit(sw_torrent_handle h, int bytes_per_second);
 SW_API int sw_torrent_set_download_limit(sw_torrent_handle h, int bytes_per_second);
 SW_API int sw_torrent_set_max_uploads(sw_torrent_handle h, int max);
