@@ -538,6 +538,9 @@ int sw_cli_transfer_run(const sw_cli_transfer *o)
         signal(SIGPIPE, SIG_IGN);
         connect_peers(&r, NULL);
         status = loop(&r);
+        sw_torrent_status st;
+        if (sw_torrent_get_status(r.h, &st) == 0)
+            sw_progress_update(&r.progress, &st, now_ms(), true);
         if (!r.error)
             final_resume_save(&r);
         sw_progress_break(&r.progress);

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -135,7 +136,8 @@ def main():
             swtest.log("PASS %s (%.1fs)" % (name, time.time() - t0))
         except Exception as e:  # report and go on with the next case
             failed += 1
-            swtest.log("FAIL %s: %s" % (name, e))
+            swtest.log("FAIL %s: %r" % (name, e))
+            traceback.print_exc()
     return 1 if failed else 0
 
 

@@ -7,6 +7,7 @@ with an empty file and a short last piece. Compared byte for byte."""
 import os
 import sys
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -117,7 +118,8 @@ def main():
             swtest.log("PASS %s (%.1fs)" % (name, time.time() - t0))
         except Exception as e:
             failed += 1
-            swtest.log("FAIL %s: %s" % (name, e))
+            swtest.log("FAIL %s: %r" % (name, e))
+            traceback.print_exc()
     return 1 if failed else 0
 
 

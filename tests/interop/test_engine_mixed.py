@@ -8,6 +8,7 @@ byte."""
 import os
 import sys
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -79,7 +80,8 @@ def main():
     try:
         test_three_seeds_of_mixed_clients()
     except Exception as e:
-        swtest.log("FAIL test_three_seeds_of_mixed_clients: %s" % e)
+        swtest.log("FAIL test_three_seeds_of_mixed_clients: %r" % e)
+        traceback.print_exc()
         return 1
     swtest.log("PASS test_three_seeds_of_mixed_clients (%.1fs)" % (time.time() - t0))
     return 0
