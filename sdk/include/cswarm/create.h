@@ -73,7 +73,8 @@ extern "C" {
 #endif
 
 #define SW_CREATE_MIN_PIECE_SIZE (16 * 1024)
-#define SW_CREATE_MAX_PIECE_SIZE (1024 * 1024 * 1024) /* largest accepted when given */
+/* The largest piece size accepted when given: the largest a loader takes. */
+#define SW_CREATE_MAX_PIECE_SIZE SW_TORRENT_MAX_PIECE_LENGTH
 #define SW_CREATE_MAX_AUTO_PIECE_SIZE (16 * 1024 * 1024)
 /* creation_date value meaning "the time of the call". */
 #define SW_CREATE_DATE_NOW ((int64_t)-1)
