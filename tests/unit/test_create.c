@@ -580,6 +580,25 @@ static void test_name_override(void **state)
     created_free(&c);
 }
 
+static void test_dot_path_named_after_folder(void **state)
+{
+    fixture *fx = *state;
+    write_files(fx, "folder", nested, 2);
+    char dir[512], cwd[1024];
+    path_in(fx, "folder", dir, sizeof dir);
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    sw_create_params params;
+    sw_create_params_init(&params);
+    params.path = ".";
+    created c;
+    create_ok(&params, &c);
+    assert_int_equal(chdir(cwd), 0);
+    assert_string_equal(sw_torrent_info_name(c.ti), "folder");
+    assert_int_equal(sw_torrent_info_num_files(c.ti), 2);
+    created_free(&c);
+}
+
 static const spec_file padded[] = {
     {"b/two", 20000}, {"a-b/x", 16 * KIB}, /* exactly one piece: the next file needs no pad */
     {"a.txt", 5},     {"empty", 0},        {"a/y", 3 * KIB}, {"z", 40000},
@@ -936,6 +955,7 @@ int main(void)
         T(test_web_seeds),
         T(test_private_comment_creator_date),
         T(test_name_override),
+        T(test_dot_path_named_after_folder),
         T(test_pad_files),
         T(test_pad_files_single_file_has_none),
         T(test_symlinks_followed_special_files_skipped),

@@ -21,7 +21,9 @@
  * folder with no regular file gives SW_ERR_CREATE_NO_FILES, and so does a set
  * of files whose sizes add up to zero. Zero-length files are listed.
  * This is what mktorrent 1.1 does, so the same content and options give the
- * same info-hash as mktorrent.
+ * same info-hash as mktorrent. One deliberate difference: a path of "." or
+ * ".." is named after the folder it resolves to (mktorrent writes ".").
+ * A trailing '/' is ignored.
  *
  * File order. Without pad files, files are sorted bytewise by their whole
  * relative path with '/' separators (strcmp order, mktorrent's order: "a-b/x"
