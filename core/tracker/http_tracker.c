@@ -47,17 +47,24 @@ static void on_poll(uv_poll_t *h, int status, int events)
 {
     curl_watch *w = h->data;
     sw_tracker_client *c = w->client;
-    int flags = 0;
+    /* On an error (libuv reports POLLERR/POLLHUP as a status) curl is told
+     * the socket is ready for what it wanted: its own read or write then
+     * meets the real error and it can react as it would with select(), e.g.
+     * retry a request on a fresh connection when a reused one was closed
+     * by the server. */
     if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    else {
-        if (events & UV_READABLE)
-            flags |= CURL_CSELECT_IN;
-        if (events & UV_WRITABLE)
-            flags |= CURL_CSELECT_OUT;
-    }
+        events = w->events;
+    int flags = 0;
+    if (events & UV_READABLE)
+        flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+        flags |= CURL_CSELECT_OUT;
     int running;
     curl_multi_socket_action(c->multi, w->fd, flags, &running);
+    /* libuv stops a poll handle after an error; keep watching while curl
+     * still wants the socket (a closed watch is only freed later). */
+    if (status < 0 && !uv_is_closing((uv_handle_t *)&w->poll))
+        uv_poll_start(&w->poll, w->events, on_poll);
     drain_messages(c);
 }
 
@@ -97,6 +104,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
         events |= UV_READABLE;
     if (what & CURL_POLL_OUT)
         events |= UV_WRITABLE;
+    w->events = events;
     uv_poll_start(&w->poll, events, on_poll);
     return 0;
 }

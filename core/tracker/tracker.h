@@ -174,6 +174,11 @@ typedef struct sw_tracker_manager sw_tracker_manager;
 typedef struct sw_tracker_stats {
     int64_t uploaded, downloaded, left, corrupt; /* bytes */
     uint16_t port;                               /* our listen port */
+    /* Optional &ipv4= / &ipv6= for HTTP trackers (numeric addresses we
+     * listen on in the other family; BEP 7 now discourages them). NULL to
+     * leave out; copied before get_stats' caller returns. */
+    const char *ipv4;
+    const char *ipv6;
 } sw_tracker_stats;
 
 typedef enum sw_tracker_notice_type {

@@ -2,6 +2,7 @@
  * and UDP sides, and the client's lifetime (see tracker.h). */
 #include "tracker_internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +76,8 @@ void sw__tracker_client_close(sw_tracker_client *c, void (*cb)(void *user), void
 {
     if (!c || c->closing)
         return;
+    /* Managers hold pointers to the client's jobs: they go first. */
+    assert(c->live_managers == 0);
     c->closing = true;
     c->close_cb = cb;
     c->close_user = user;

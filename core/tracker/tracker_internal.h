@@ -72,6 +72,7 @@ typedef struct curl_watch {
     uv_poll_t poll;
     sw_tracker_client *client;
     curl_socket_t fd;
+    int events; /* UV_READABLE / UV_WRITABLE curl asked for */
     struct curl_watch *prev, *next;
 } curl_watch;
 

@@ -147,6 +147,8 @@ static void fill_params(sw_tracker_manager *m, const sw_tracker_entry *e, sw_tra
     p->support_crypto = m->support_crypto;
     p->require_crypto = m->require_crypto;
     p->ip = sw__settings_str(s, SW_SET_ANNOUNCE_IP);
+    p->ipv4 = st.ipv4;
+    p->ipv6 = st.ipv6;
 }
 
 static void record_failure(sw_tracker_entry *e, int error, int status, const char *message)

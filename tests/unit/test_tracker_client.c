@@ -826,6 +826,89 @@ static void test_http_errors(void **state)
     assert_int_equal(o.done + o2.done, 0);
 }
 
+/* HTTPS through an openssl s_server with a self-signed certificate: refused
+ * while validate_https_trackers is on, reached when it is off (s_server's
+ * status page then is not a tracker response). */
+typedef struct tls_server {
+    char dir[128];
+    tfx_process proc;
+    uint16_t port;
+} tls_server;
+
+static int tls_setup(void **state)
+{
+    if (!tfx_have_program("openssl"))
+        return 0; /* the test skips */
+    tls_server *t = calloc(1, sizeof *t);
+    *state = t;
+    if (tfx_make_temp_dir(t->dir, sizeof t->dir) != 0)
+        return -1;
+    char *gen[] = {"openssl",
+                   "req",
+                   "-x509",
+                   "-newkey",
+                   "ec",
+                   "-pkeyopt",
+                   "ec_paramgen_curve:prime256v1",
+                   "-nodes",
+                   "-keyout",
+                   "key.pem",
+                   "-out",
+                   "cert.pem",
+                   "-days",
+                   "1",
+                   "-subj",
+                   "/CN=127.0.0.1",
+                   NULL};
+    if (tfx_run(t->dir, gen) != 0)
+        return -1;
+    for (int tries = 0; tries < 5; tries++) {
+        t->port = tfx_free_port();
+        char accept[32];
+        snprintf(accept, sizeof accept, "127.0.0.1:%u", (unsigned)t->port);
+        char *srv[] = {"openssl", "s_server", "-accept", accept,   "-cert", "cert.pem",
+                       "-key",    "key.pem",  "-www",    "-quiet", NULL};
+        if (t->port && tfx_spawn(&t->proc, t->dir, srv, t->port) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+static int tls_teardown(void **state)
+{
+    tls_server *t = *state;
+    if (t) {
+        tfx_kill(&t->proc);
+        tfx_remove_dir(t->dir);
+        free(t);
+    }
+    return 0;
+}
+
+static void test_https_validation(void **state)
+{
+    tls_server *t = *state;
+    if (!t)
+        skip();
+    env e;
+    env_open(&e, true);
+    char url[128];
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/announce", (unsigned)t->port);
+    outcome o;
+    request(&e, SW_TRACKER_REQ_ANNOUNCE, url, 0, &o);
+    wait_done(&e, &o);
+    assert_int_equal(o.error, SW_ERR_TRACKER_CONNECT);
+    assert_non_null(strstr(o.message, "certificate"));
+
+    sw_settings_set_bool(e.settings, SW_SET_VALIDATE_HTTPS_TRACKERS, false);
+    request(&e, SW_TRACKER_REQ_ANNOUNCE, url, 0, &o);
+    wait_done(&e, &o);
+    assert_int_equal(o.error, SW_ERR_TRACKER_BAD_RESPONSE);
+    assert_int_equal(o.http_status, 200);
+    assert_non_null(strstr(o.message, "not bencoded"));
+    env_close(&e);
+}
+
 /* ======================================================================= */
 /* The manager with fake trackers                                          */
 
@@ -970,6 +1053,7 @@ int main(void)
         cmocka_unit_test(test_udp_timeout_and_error),
         cmocka_unit_test(test_udp_shared_socket),
         cmocka_unit_test(test_http_errors),
+        cmocka_unit_test_setup_teardown(test_https_validation, tls_setup, tls_teardown),
         cmocka_unit_test(test_manager_failover_and_warning),
         cmocka_unit_test(test_manager_stop_timeout),
     };

@@ -2,6 +2,7 @@
 #include "tracker_fixture.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -67,9 +68,9 @@ int tfx_close_loop(uv_loop_t *loop, int timeout_ms)
     return rc;
 }
 
-/* ---- opentracker ---- */
+/* ---- processes ---- */
 
-bool tfx_opentracker_available(void)
+bool tfx_have_program(const char *name)
 {
     const char *path = getenv("PATH");
     if (!path)
@@ -79,15 +80,14 @@ bool tfx_opentracker_available(void)
     for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found;
          dir = strtok_r(NULL, ":", &save)) {
         char full[512];
-        snprintf(full, sizeof full, "%s/opentracker", dir);
+        snprintf(full, sizeof full, "%s/%s", dir, name);
         found = access(full, X_OK) == 0;
     }
     free(copy);
     return found;
 }
 
-/* A port that is free for both TCP and UDP on 127.0.0.1 right now. */
-static uint16_t free_port(void)
+uint16_t tfx_free_port(void)
 {
     for (int tries = 0; tries < 50; tries++) {
         int t = socket(AF_INET, SOCK_STREAM, 0);
@@ -128,21 +128,60 @@ static bool tcp_accepts(uint16_t port)
     return ok;
 }
 
-static void remove_dir(const char *dir)
+int tfx_make_temp_dir(char *out, size_t len)
 {
-    char path[256];
-    snprintf(path, sizeof path, "%s/whitelist.txt", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/opentracker.log", dir);
-    unlink(path);
+    snprintf(out, len, "/tmp/cswarm-tracker-XXXXXX");
+    if (!mkdtemp(out)) {
+        out[0] = '\0';
+        return -1;
+    }
+    /* Readable by others: opentracker drops privileges before reading
+     * files from its folder. */
+    chmod(out, 0755);
+    return 0;
+}
+
+void tfx_remove_dir(const char *dir)
+{
+    if (!dir || !dir[0])
+        return;
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char path[512];
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
     rmdir(dir);
 }
 
-/* The child that runs opentracker. opentracker switches to another user,
- * which clears a parent-death signal, so a guardian process that keeps our
- * credentials stands between: it gets SIGTERM when the test process dies
- * (or when tfx_opentracker_stop asks) and then kills opentracker. */
-static void guardian(const char *dir, const char *port_text, pid_t parent)
+static void exec_in(const char *dir, char *const argv[])
+{
+    if (chdir(dir) != 0)
+        _exit(127);
+    char log_name[64];
+    snprintf(log_name, sizeof log_name, "%s.log", argv[0]);
+    int log = open(log_name, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (log >= 0) {
+        dup2(log, 1);
+        dup2(log, 2);
+        close(log);
+    }
+    execvp(argv[0], argv);
+    _exit(127);
+}
+
+/* The child that runs a server. Some servers switch to another user
+ * (opentracker), which clears a parent-death signal, so a guardian process
+ * that keeps our credentials stands between: it gets SIGTERM when the test
+ * process dies (or when tfx_kill asks), kills the server and, if the test
+ * process is gone, removes the folder. */
+static void guardian(const char *dir, char *const argv[], pid_t parent)
 {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent)
@@ -158,79 +197,152 @@ static void guardian(const char *dir, const char *port_text, pid_t parent)
         _exit(127);
     if (child == 0) {
         sigprocmask(SIG_SETMASK, &old, NULL);
-        if (chdir(dir) != 0)
-            _exit(127);
-        int log = open("opentracker.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (log >= 0) {
-            dup2(log, 1);
-            dup2(log, 2);
-            close(log);
-        }
-        execlp("opentracker", "opentracker", "-i", "127.0.0.1", "-p", port_text, "-P", port_text,
-               "-w", "whitelist.txt", "-d", dir, (char *)NULL);
-        _exit(127);
+        exec_in(dir, argv);
     }
     for (;;) {
         int sig = 0, status;
         sigwait(&set, &sig);
         if (sig == SIGCHLD) {
             if (waitpid(child, &status, WNOHANG) == child)
-                _exit(1); /* opentracker ended on its own */
+                _exit(1); /* the server ended on its own */
             continue;
         }
         kill(child, SIGKILL);
         waitpid(child, &status, 0);
-        remove_dir(dir); /* also when the test process died */
+        if (getppid() != parent)
+            tfx_remove_dir(dir);
         _exit(0);
     }
 }
 
-static int start_once(tfx_opentracker *ot)
+int tfx_spawn(tfx_process *p, const char *dir, char *const argv[], uint16_t wait_port)
 {
-    uint16_t port = free_port();
-    if (port == 0)
-        return -1;
-    char port_text[8];
-    snprintf(port_text, sizeof port_text, "%u", (unsigned)port);
+    p->pid = 0;
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0)
-        guardian(ot->dir, port_text, parent);
-    ot->pid = pid;
-    ot->port = port;
+        guardian(dir, argv, parent);
+    p->pid = pid;
+    if (wait_port == 0)
+        return 0;
     /* Poll until it listens (or dies). */
     uint64_t end = now_ms() + 10000;
     while (now_ms() < end) {
-        if (tcp_accepts(port))
+        if (tcp_accepts(wait_port))
             return 0;
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
-            ot->pid = 0;
+            p->pid = 0;
             return -1;
         }
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-    ot->pid = 0;
+    tfx_kill(p);
     return -1;
+}
+
+void tfx_kill(tfx_process *p)
+{
+    if (p->pid <= 0)
+        return;
+    kill(p->pid, SIGTERM); /* the guardian kills the server and exits */
+    uint64_t end = now_ms() + 3000;
+    int status;
+    while (waitpid(p->pid, &status, WNOHANG) == 0) {
+        if (now_ms() > end) {
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &status, 0);
+            break;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    p->pid = 0;
+}
+
+int tfx_run(const char *dir, char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        exec_in(dir, argv);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* ---- opentracker ---- */
+
+/* One blocking HTTP GET to 127.0.0.1:port; the response (cut to len - 1
+ * bytes) goes to out. Returns 0 or -1. */
+static int http_get(uint16_t port, const char *target, char *out, size_t len)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0)
+        return -1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    char req[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", target);
+    size_t got = 0;
+    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0 || write(s, req, (size_t)n) != n) {
+        close(s);
+        return -1;
+    }
+    ssize_t r;
+    while (got + 1 < len && (r = read(s, out + got, len - 1 - got)) > 0)
+        got += (size_t)r;
+    out[got] = '\0';
+    close(s);
+    return got > 0 ? 0 : -1;
+}
+
+/* opentracker reads its whitelist on a thread of its own after it starts
+ * listening: wait until it knows the first hash. A "stopped" announce from
+ * an unknown peer registers nobody. */
+static bool opentracker_ready(tfx_opentracker *ot, const uint8_t hash[20])
+{
+    char target[256];
+    int n = snprintf(target, sizeof target, "/announce?info_hash=");
+    for (int k = 0; k < 20; k++)
+        n += snprintf(target + n, sizeof target - (size_t)n, "%%%02X", hash[k]);
+    snprintf(target + n, sizeof target - (size_t)n,
+             "&peer_id=-SW0100-readyprobe00&port=1&uploaded=0&downloaded=0&left=0"
+             "&event=stopped&compact=1");
+    uint64_t end = now_ms() + 10000;
+    char resp[2048];
+    while (now_ms() < end) {
+        if (http_get(ot->port, target, resp, sizeof resp) == 0 && strstr(resp, "\r\n\r\nd") &&
+            !strstr(resp, "failure reason"))
+            return true;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+bool tfx_opentracker_available(void)
+{
+    return tfx_have_program("opentracker");
 }
 
 int tfx_opentracker_start(tfx_opentracker *ot, const uint8_t (*hashes)[20], size_t n)
 {
     memset(ot, 0, sizeof *ot);
-    snprintf(ot->dir, sizeof ot->dir, "/tmp/cswarm-ot-XXXXXX");
-    if (!mkdtemp(ot->dir)) {
+    if (tfx_make_temp_dir(ot->dir, sizeof ot->dir) != 0) {
         fprintf(stderr, "opentracker: mkdtemp: %s\n", strerror(errno));
-        ot->dir[0] = '\0';
         return -1;
     }
-    /* opentracker drops privileges before reading its whitelist: the
-     * folder must be readable by others (mkdtemp makes it 0700). */
-    chmod(ot->dir, 0755);
     char path[256];
     snprintf(path, sizeof path, "%s/whitelist.txt", ot->dir);
     FILE *f = fopen(path, "w");
@@ -243,34 +355,32 @@ int tfx_opentracker_start(tfx_opentracker *ot, const uint8_t (*hashes)[20], size
     }
     fclose(f);
     /* A port can be taken between the probe and opentracker's bind: retry. */
-    for (int tries = 0; tries < 5; tries++)
-        if (start_once(ot) == 0)
+    for (int tries = 0; tries < 5; tries++) {
+        uint16_t port = tfx_free_port();
+        char port_text[8];
+        snprintf(port_text, sizeof port_text, "%u", (unsigned)port);
+        char *argv[] = {"opentracker", "-i", "127.0.0.1",     "-p", port_text, "-P",
+                        port_text,     "-w", "whitelist.txt", "-d", ot->dir,   NULL};
+        if (port == 0 || tfx_spawn(&ot->proc, ot->dir, argv, port) != 0)
+            continue;
+        ot->port = port;
+        /* Another process may own the port if ours failed to bind: ours
+         * must still be running once the whitelist is in. */
+        int status;
+        if (n == 0 ||
+            (opentracker_ready(ot, hashes[0]) && waitpid(ot->proc.pid, &status, WNOHANG) == 0))
             return 0;
+        tfx_kill(&ot->proc);
+    }
     fprintf(stderr, "opentracker: could not start it (see %s/opentracker.log)\n", ot->dir);
     return -1;
 }
 
 void tfx_opentracker_stop(tfx_opentracker *ot)
 {
-    if (ot->pid > 0) {
-        kill(ot->pid, SIGTERM); /* the guardian kills opentracker and exits */
-        uint64_t end = now_ms() + 3000;
-        int status;
-        while (waitpid(ot->pid, &status, WNOHANG) == 0) {
-            if (now_ms() > end) {
-                kill(ot->pid, SIGKILL);
-                waitpid(ot->pid, &status, 0);
-                break;
-            }
-            struct timespec ts = {0, 10 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-        ot->pid = 0;
-    }
-    if (ot->dir[0]) {
-        remove_dir(ot->dir);
-        ot->dir[0] = '\0';
-    }
+    tfx_kill(&ot->proc);
+    tfx_remove_dir(ot->dir);
+    ot->dir[0] = '\0';
 }
 
 /* ---- fake peers ---- */

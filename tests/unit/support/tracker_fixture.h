@@ -6,6 +6,7 @@
 #define SW_TEST_TRACKER_FIXTURE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -21,8 +22,32 @@ bool tfx_run_until(uv_loop_t *loop, bool (*cond)(void *arg), void *arg, int time
  * returns its result (0 when everything was closed). */
 int tfx_close_loop(uv_loop_t *loop, int timeout_ms);
 
+/* Whether a program is on PATH. */
+bool tfx_have_program(const char *name);
+/* A port free for both TCP and UDP on 127.0.0.1 right now (0 if none). */
+uint16_t tfx_free_port(void);
+/* A fresh folder under /tmp, mode 0755. Returns 0 or -1. */
+int tfx_make_temp_dir(char *out, size_t len);
+/* Removes the files in dir and dir itself (one level). */
+void tfx_remove_dir(const char *dir);
+
+/* A server process started for a test. */
+typedef struct tfx_process {
+    pid_t pid; /* of its guardian; 0 when not running */
+} tfx_process;
+
+/* Starts argv (argv[0] looked up on PATH) in dir, its output appended to
+ * dir/argv[0].log, under a guardian process that kills it when this process
+ * dies. With wait_port, waits until 127.0.0.1:wait_port accepts TCP
+ * connections. Returns 0, or -1 (nothing left running). */
+int tfx_spawn(tfx_process *p, const char *dir, char *const argv[], uint16_t wait_port);
+/* Stops it and waits for it. Safe on a process that is not running. */
+void tfx_kill(tfx_process *p);
+/* Runs argv in dir to completion; returns its exit status or -1. */
+int tfx_run(const char *dir, char *const argv[]);
+
 typedef struct tfx_opentracker {
-    pid_t pid;
+    tfx_process proc;
     uint16_t port;
     char dir[128];
 } tfx_opentracker;
@@ -33,8 +58,8 @@ bool tfx_opentracker_available(void);
  * whitelist of the given info-hashes, and waits until it accepts TCP
  * connections. Returns 0, or -1 with a message on stderr. */
 int tfx_opentracker_start(tfx_opentracker *ot, const uint8_t (*hashes)[20], size_t n);
-/* Kills it (SIGTERM, then SIGKILL if needed), reaps it and removes its
- * folder. Safe to call twice and on a tracker that never started. */
+/* Kills it, reaps it and removes its folder. Safe to call twice and on a
+ * tracker that never started. */
 void tfx_opentracker_stop(tfx_opentracker *ot);
 
 #define TFX_MAX_PEERS 64
