@@ -238,6 +238,11 @@ void sw__tracker_manager_close(sw_tracker_manager *m, void (*cb)(void *user), vo
 int sw__tracker_manager_add_tracker(sw_tracker_manager *m, const char *url, int tier,
                                     unsigned source);
 
+/* Removes the tracker at `index` (torrent_handle::replace_trackers is a
+ * remove of every tracker, then adds); its requests in flight are
+ * cancelled. SW_ERR_INVALID_ARG for an index out of range. */
+int sw__tracker_manager_remove_tracker(sw_tracker_manager *m, size_t index);
+
 /* The torrent starts or resumes: announce "started" according to the
  * rules, then keep announcing at the trackers' intervals. */
 void sw__tracker_manager_start(sw_tracker_manager *m);

@@ -229,6 +229,7 @@ int sw__tracker_client_request(sw_tracker_client *c, const sw_tracker_request *r
     job->cb = cb;
     job->user = user;
     job->refs = 1;
+    job->flight_slot = -1;
     int timeout_s = req->timeout_s > 0
                         ? req->timeout_s
                         : sw__settings_int(c->settings, SW_SET_TRACKER_COMPLETION_TIMEOUT);

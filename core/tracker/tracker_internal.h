@@ -12,6 +12,13 @@
 #define SW_TRACKER_UDP_BUFSIZE 16384
 /* BEP 15: a connection id may be used for one minute after it arrives. */
 #define SW_UDP_CONN_ID_LIFETIME_MS 60000
+/* UDP requests with a packet out and no reply yet, over the client. More
+ * wait their turn: a burst of thousands of announces (a session starting
+ * many torrents) would overflow the tracker's socket buffer, or ours, and
+ * every lost packet costs a retransmit timeout. */
+#define SW_UDP_MAX_IN_FLIGHT 64
+/* Receive buffer asked for on the client's own UDP sockets. */
+#define SW_UDP_RECV_BUFFER (1 << 20)
 /* BEP 15: retransmit after 15 * 2^n seconds, n up to 8. */
 #define SW_UDP_RETRANSMIT_BASE_S 15
 #define SW_UDP_RETRANSMIT_MAX_N 8
@@ -55,8 +62,12 @@ struct sw_tracker_job {
     udp_state state;
     struct sockaddr_storage addr;
     uint32_t tid;
-    unsigned attempt; /* retransmissions of the current packet */
-    bool conn_wake;   /* marked to go on with a connection id that just arrived */
+    unsigned attempt;  /* retransmissions of the current packet */
+    bool conn_wake;    /* marked to go on with a connection id that just arrived */
+    int flight_slot;   /* index in the client's flight table, or -1 */
+    bool owns_pending; /* this job's connect marked its address as connecting */
+    bool queued;       /* waiting for a slot, in the client's udp queue */
+    struct sw_tracker_job *queue_next;
     uint64_t conn_id;
 };
 
@@ -65,6 +76,7 @@ typedef struct udp_conn_entry {
     struct sockaddr_storage addr;
     uint64_t conn_id;
     uint64_t expires; /* uv_now() ms */
+    bool pending;     /* a connect is out, no id yet (expires: its deadline) */
 } udp_conn_entry;
 
 /* One uv_poll_t per socket curl asks us to watch. */
@@ -100,6 +112,10 @@ struct sw_tracker_client {
     bool recv_busy;
     udp_conn_entry *conns;
     size_t num_conns, cap_conns;
+    int udp_in_flight;
+    sw_tracker_job *flight[SW_UDP_MAX_IN_FLIGHT];    /* the jobs holding a slot */
+    sw_tracker_job *udp_queue_head, *udp_queue_tail; /* FIFO of jobs waiting for a slot */
+    uv_timer_t udp_pump; /* starts queued jobs outside other jobs' callbacks */
 
     /* Closing */
     bool closing;

@@ -109,6 +109,21 @@ int sw__tracker_manager_add_tracker(sw_tracker_manager *m, const char *url, int 
     return rc;
 }
 
+int sw__tracker_manager_remove_tracker(sw_tracker_manager *m, size_t index)
+{
+    if (!m || m->closing || index >= m->list.n)
+        return SW_ERR_INVALID_ARG;
+    sw_tracker_entry *e = &m->list.v[index];
+    bool was_stopping = e->job && e->sent_event == SW_TRACKER_EVENT_STOPPED;
+    sw__tracker_job_cancel(e->job);
+    sw__tracker_job_cancel(e->scrape_job);
+    sw__announce_list_remove(&m->list, index);
+    /* A stopped announce that will never finish no longer holds up stop. */
+    if (was_stopping && m->stopping && --m->stops_pending == 0 && m->stop_sent)
+        kick(m);
+    return 0;
+}
+
 const sw_announce_list *sw__tracker_manager_list(const sw_tracker_manager *m)
 {
     return &m->list;

@@ -34,7 +34,8 @@ static unsigned family_bit(int family)
 
 /* ---- connection id cache ---- */
 
-static udp_conn_entry *conn_lookup(sw_tracker_client *c, const struct sockaddr *addr, uint64_t now)
+/* The entry for addr (valid or pending), dropping expired ones. */
+static udp_conn_entry *conn_find(sw_tracker_client *c, const struct sockaddr *addr, uint64_t now)
 {
     for (size_t i = 0; i < c->num_conns;) {
         udp_conn_entry *e = &c->conns[i];
@@ -49,6 +50,13 @@ static udp_conn_entry *conn_lookup(sw_tracker_client *c, const struct sockaddr *
     return NULL;
 }
 
+/* A usable connection id for addr, or NULL. */
+static udp_conn_entry *conn_lookup(sw_tracker_client *c, const struct sockaddr *addr, uint64_t now)
+{
+    udp_conn_entry *e = conn_find(c, addr, now);
+    return e && !e->pending ? e : NULL;
+}
+
 static void conn_drop(sw_tracker_client *c, const struct sockaddr *addr)
 {
     for (size_t i = 0; i < c->num_conns; i++) {
@@ -60,9 +68,9 @@ static void conn_drop(sw_tracker_client *c, const struct sockaddr *addr)
 }
 
 static void conn_put(sw_tracker_client *c, const struct sockaddr_storage *addr, uint64_t id,
-                     uint64_t expires)
+                     uint64_t expires, bool pending)
 {
-    udp_conn_entry *e = conn_lookup(c, (const struct sockaddr *)addr, 0);
+    udp_conn_entry *e = conn_find(c, (const struct sockaddr *)addr, 0);
     if (!e) {
         if (c->num_conns == c->cap_conns) {
             size_t cap = c->cap_conns ? c->cap_conns * 2 : 8;
@@ -77,6 +85,20 @@ static void conn_put(sw_tracker_client *c, const struct sockaddr_storage *addr, 
     }
     e->conn_id = id;
     e->expires = expires;
+    e->pending = pending;
+}
+
+/* The job that marked its address as connecting gives up: others may
+ * connect again. */
+static void conn_pending_clear(sw_tracker_job *job)
+{
+    sw_tracker_client *c = job->client;
+    if (!job->owns_pending)
+        return;
+    job->owns_pending = false;
+    udp_conn_entry *e = conn_find(c, (const struct sockaddr *)&job->addr, 0);
+    if (e && e->pending)
+        conn_drop(c, (const struct sockaddr *)&job->addr);
 }
 
 /* ---- sending ---- */
@@ -148,10 +170,87 @@ uint64_t sw__udp_tracker_retransmit_ms(unsigned n, int receive_timeout_s)
 static void arm_timer(sw_tracker_job *job);
 static void on_job_timer(uv_timer_t *t);
 
+/* ---- pacing: at most SW_UDP_MAX_IN_FLIGHT requests out at once ---- */
+
+static void enqueue(sw_tracker_job *job)
+{
+    sw_tracker_client *c = job->client;
+    job->queued = true;
+    job->queue_next = NULL;
+    if (c->udp_queue_tail)
+        c->udp_queue_tail->queue_next = job;
+    else
+        c->udp_queue_head = job;
+    c->udp_queue_tail = job;
+}
+
+static void dequeue(sw_tracker_job *job)
+{
+    sw_tracker_client *c = job->client;
+    sw_tracker_job *prev = NULL;
+    for (sw_tracker_job *j = c->udp_queue_head; j; prev = j, j = j->queue_next) {
+        if (j != job)
+            continue;
+        if (prev)
+            prev->queue_next = j->queue_next;
+        else
+            c->udp_queue_head = j->queue_next;
+        if (c->udp_queue_tail == j)
+            c->udp_queue_tail = prev;
+        break;
+    }
+    job->queued = false;
+    job->queue_next = NULL;
+}
+
+static void on_pump(uv_timer_t *t);
+
+/* A slot came free: start queued jobs on the next loop turn, so that their
+ * outcomes never run inside another job's teardown. */
+static void release_slot(sw_tracker_job *job)
+{
+    sw_tracker_client *c = job->client;
+    if (job->flight_slot >= 0) {
+        c->flight[job->flight_slot] = NULL;
+        job->flight_slot = -1;
+        c->udp_in_flight--;
+        if (c->udp_queue_head && !c->closing)
+            uv_timer_start(&c->udp_pump, on_pump, 0, 0);
+    }
+}
+
+static int transmit(sw_tracker_job *job);
+
+static void on_pump(uv_timer_t *t)
+{
+    sw_tracker_client *c = t->data;
+    while (c->udp_queue_head && c->udp_in_flight < SW_UDP_MAX_IN_FLIGHT) {
+        sw_tracker_job *job = c->udp_queue_head;
+        dequeue(job);
+        int rc = transmit(job);
+        if (rc != 0)
+            sw__tracker_job_fail(job, rc, 0, "could not send to the UDP tracker");
+    }
+}
+
 static int transmit(sw_tracker_job *job)
 {
     sw_tracker_client *c = job->client;
     const struct sockaddr *to = (const struct sockaddr *)&job->addr;
+    if (job->flight_slot < 0) {
+        if (c->udp_in_flight >= SW_UDP_MAX_IN_FLIGHT) {
+            if (!job->queued)
+                enqueue(job);
+            arm_timer(job); /* only the deadline while queued */
+            return 0;
+        }
+        int slot = 0;
+        while (c->flight[slot])
+            slot++;
+        c->flight[slot] = job;
+        job->flight_slot = slot;
+        c->udp_in_flight++;
+    }
     int rc;
     if (job->state == UDP_CONNECTING) {
         uint8_t pkt[SW_UDP_TRACKER_CONNECT_LEN];
@@ -189,31 +288,22 @@ static int send_request(sw_tracker_job *job, uint64_t conn_id)
     return transmit(job);
 }
 
-/* Another request is already fetching a connection id for this address. */
-static bool connect_in_flight(sw_tracker_client *c, const sw_tracker_job *self)
-{
-    for (sw_tracker_job *j = c->jobs; j; j = j->next) {
-        if (j != self && j->url_kind == SW_TRACKER_URL_UDP && j->state == UDP_CONNECTING &&
-            same_addr((const struct sockaddr *)&j->addr, (const struct sockaddr *)&self->addr))
-            return true;
-    }
-    return false;
-}
-
 /* The address is known: use a cached connection id, wait for one being
  * fetched, or fetch one. */
 static int begin_exchange(sw_tracker_job *job)
 {
     sw_tracker_client *c = job->client;
-    udp_conn_entry *e = conn_lookup(c, (const struct sockaddr *)&job->addr, uv_now(c->loop));
-    if (e)
+    udp_conn_entry *e = conn_find(c, (const struct sockaddr *)&job->addr, uv_now(c->loop));
+    if (e && !e->pending)
         return send_request(job, e->conn_id);
-    if (connect_in_flight(c, job)) {
+    if (e) {
         job->state = UDP_WAITING;
         job->attempt = 0;
         arm_timer(job);
         return 0;
     }
+    conn_put(c, &job->addr, 0, job->deadline, true);
+    job->owns_pending = true;
     return send_connect(job);
 }
 
@@ -223,7 +313,7 @@ static void arm_timer(sw_tracker_job *job)
     uint64_t now = uv_now(c->loop);
     uint64_t left = job->deadline > now ? job->deadline - now : 0;
     uint64_t wait = left;
-    if (job->state != UDP_RESOLVING) {
+    if (job->state != UDP_RESOLVING && !job->queued) {
         int receive_s = sw__settings_int(c->settings, SW_SET_TRACKER_RECEIVE_TIMEOUT);
         uint64_t step = sw__udp_tracker_retransmit_ms(job->attempt, receive_s);
         if (step < wait)
@@ -244,6 +334,10 @@ static void on_job_timer(uv_timer_t *t)
         return;
     }
     int rc = 0;
+    if (job->queued) {
+        arm_timer(job);
+        return;
+    }
     switch (job->state) {
     case UDP_RESOLVING:
         arm_timer(job);
@@ -280,10 +374,38 @@ static void on_job_timer(uv_timer_t *t)
 static void connection_ready(sw_tracker_client *c, const struct sockaddr_storage *addr,
                              uint64_t conn_id)
 {
+    size_t n = 0;
     for (sw_tracker_job *j = c->jobs; j; j = j->next) {
         j->conn_wake = j->url_kind == SW_TRACKER_URL_UDP &&
                        (j->state == UDP_CONNECTING || j->state == UDP_WAITING) &&
                        same_addr((const struct sockaddr *)&j->addr, (const struct sockaddr *)addr);
+        n += j->conn_wake;
+    }
+    /* Each marked job is held by a reference while the others go on, so a
+     * callback that cancels one leaves its memory in place until we are
+     * done. Without memory for the list, walk from the head each time. */
+    sw_tracker_job **v = n ? malloc(n * sizeof *v) : NULL;
+    if (v) {
+        size_t k = 0;
+        for (sw_tracker_job *j = c->jobs; j && k < n; j = j->next) {
+            if (j->conn_wake) {
+                j->refs++;
+                v[k++] = j;
+            }
+        }
+        for (size_t i = 0; i < k; i++) {
+            sw_tracker_job *j = v[i];
+            if (!j->finished && j->conn_wake) {
+                j->conn_wake = false;
+                int rc = send_request(j, conn_id);
+                if (rc != 0)
+                    sw__tracker_job_fail(j, rc, 0, "could not send to the UDP tracker");
+            }
+        }
+        for (size_t i = 0; i < k; i++)
+            sw__tracker_job_unref(v[i]);
+        free(v);
+        return;
     }
     for (;;) {
         sw_tracker_job *j = c->jobs;
@@ -373,7 +495,8 @@ static void on_reply(sw_tracker_job *job, const struct sockaddr *from, const uin
     if (job->state == UDP_CONNECTING) {
         uint64_t now = uv_now(c->loop);
         struct sockaddr_storage addr = job->addr;
-        conn_put(c, &addr, rep.connection_id, now + SW_UDP_CONN_ID_LIFETIME_MS);
+        job->owns_pending = false;
+        conn_put(c, &addr, rep.connection_id, now + SW_UDP_CONN_ID_LIFETIME_MS, false);
         connection_ready(c, &addr, rep.connection_id);
         return;
     }
@@ -389,9 +512,10 @@ bool sw__udp_tracker_on_packet(sw_tracker_client *c, const struct sockaddr *from
     uint32_t action, tid;
     if (!sw__udp_tracker_peek(data, len, &action, &tid))
         return false;
-    for (sw_tracker_job *j = c->jobs; j; j = j->next) {
-        if (j->url_kind != SW_TRACKER_URL_UDP || j->tid != tid ||
-            (j->state != UDP_CONNECTING && j->state != UDP_REQUESTING) ||
+    /* Only jobs holding a slot have a packet out. */
+    for (int i = 0; i < SW_UDP_MAX_IN_FLIGHT; i++) {
+        sw_tracker_job *j = c->flight[i];
+        if (!j || j->tid != tid || (j->state != UDP_CONNECTING && j->state != UDP_REQUESTING) ||
             !same_addr((const struct sockaddr *)&j->addr, from))
             continue;
         if (c->shared_udp || c->udp_send)
@@ -507,6 +631,10 @@ int sw__udp_tracker_start(sw_tracker_job *job)
 
 void sw__udp_tracker_cancel(sw_tracker_job *job)
 {
+    if (job->queued)
+        dequeue(job);
+    release_slot(job);
+    conn_pending_clear(job);
     if (job->timer_open) {
         job->timer_open = false;
         uv_timer_stop(&job->timer);
@@ -556,8 +684,12 @@ static int open_own(sw_tracker_client *c, uv_udp_t *h, bool *open_flag, const ch
         rc = uv_ip4_addr(ip, 0, (struct sockaddr_in *)&ss);
     if (rc == 0)
         rc = uv_udp_bind(h, (const struct sockaddr *)&ss, flags);
-    if (rc == 0)
+    if (rc == 0) {
+        /* Best effort: a bigger buffer rides out bursts of replies. */
+        int size = SW_UDP_RECV_BUFFER;
+        uv_recv_buffer_size((uv_handle_t *)h, &size);
         rc = uv_udp_recv_start(h, on_alloc, on_recv);
+    }
     if (rc != 0) {
         *open_flag = false;
         uv_close((uv_handle_t *)h, on_own_closed);
@@ -565,8 +697,16 @@ static int open_own(sw_tracker_client *c, uv_udp_t *h, bool *open_flag, const ch
     return rc;
 }
 
+static void on_pump_closed(uv_handle_t *h)
+{
+    sw__tracker_client_handle_closed(h->data);
+}
+
 int sw__udp_tracker_init(sw_tracker_client *c)
 {
+    uv_timer_init(c->loop, &c->udp_pump);
+    c->udp_pump.data = c;
+    c->open_handles++;
     if (c->shared_udp) {
         struct sockaddr_storage ss;
         int len = sizeof ss;
@@ -594,6 +734,8 @@ int sw__udp_tracker_init(sw_tracker_client *c)
 
 void sw__udp_tracker_shutdown(sw_tracker_client *c)
 {
+    uv_timer_stop(&c->udp_pump);
+    uv_close((uv_handle_t *)&c->udp_pump, on_pump_closed);
     if (c->own4_open) {
         c->own4_open = false;
         uv_close((uv_handle_t *)&c->own4, on_own_closed);
