@@ -143,6 +143,10 @@ int sw__http_tracker_init(sw_tracker_client *c)
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    /* Bounded like libtorrent's max_concurrent_http_announces: thousands of
+     * torrents announcing at once must not use up the process's file
+     * descriptors; curl queues the rest. */
+    curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)SW_HTTP_MAX_CONNECTIONS);
     uv_timer_init(c->loop, &c->curl_timer);
     c->curl_timer.data = c;
     c->open_handles++;

@@ -17,6 +17,8 @@
  * many torrents) would overflow the tracker's socket buffer, or ours, and
  * every lost packet costs a retransmit timeout. */
 #define SW_UDP_MAX_IN_FLIGHT 64
+/* HTTP(S) tracker connections open at once, over the client. */
+#define SW_HTTP_MAX_CONNECTIONS 50
 /* Receive buffer asked for on the client's own UDP sockets. */
 #define SW_UDP_RECV_BUFFER (1 << 20)
 /* BEP 15: retransmit after 15 * 2^n seconds, n up to 8. */
