@@ -36,6 +36,30 @@
  * set for trackers makes UDP trackers fail with SW_ERR_NOT_SUPPORTED rather
  * than bypass it).
  *
+ * Load: at most 50 HTTP(S) tracker connections and 64 UDP requests are out
+ * at once per client; more wait in line (their timeouts count from the
+ * request), so a session starting thousands of torrents neither runs out of
+ * descriptors nor loses UDP announces to full socket buffers.
+ *
+ * Using it from the session, in order:
+ *   1. sw__tracker_client_new once (loop, settings, the shared UDP socket or
+ *      a send function), and route every datagram of the shared socket
+ *      through sw__tracker_client_on_udp_packet before uTP and DHT.
+ *   2. Per torrent: sw__tracker_manager_new (info-hash, peer id, get_stats,
+ *      on_notice), sw__tracker_manager_add_tracker for each announce-list
+ *      entry (tier by tier), then _start when the torrent starts, _completed
+ *      when it finishes downloading, _stop on pause, removal or shutdown
+ *      (wait for its done callback: it is bounded by stop_tracker_timeout),
+ *      and _close when the torrent goes away.
+ *   3. At shutdown: stop every manager, wait, close them, then
+ *      sw__tracker_client_close and keep running the loop until its callback.
+ *
+ * Ownership: the client and each manager are owned by their creator and
+ * freed asynchronously by their close functions (memory is released in a
+ * libuv close callback, so the loop must keep running). A manager borrows
+ * its client; the client borrows the loop and the settings. Everything a
+ * callback receives is borrowed for the duration of the call.
+ *
  * Threading: everything here runs on the network thread, on the uv_loop_t
  * given to the client; callbacks run there too. The pure helpers in the
  * included headers run on any thread.
@@ -176,7 +200,8 @@ typedef struct sw_tracker_stats {
     uint16_t port;                               /* our listen port */
     /* Optional &ipv4= / &ipv6= for HTTP trackers (numeric addresses we
      * listen on in the other family; BEP 7 now discourages them). NULL to
-     * leave out; copied before get_stats' caller returns. */
+     * leave out. They are copied right after get_stats returns, so they may
+     * point at the session's own long-lived strings. */
     const char *ipv4;
     const char *ipv6;
 } sw_tracker_stats;
@@ -194,7 +219,7 @@ typedef enum sw_tracker_notice_type {
 typedef struct sw_tracker_notice {
     sw_tracker_notice_type type;
     const char *url;
-    uint32_t tracker_id;          /* sw_tracker_entry.id of the tracker */
+    uint32_t entry_id;            /* sw_tracker_entry.id of the tracker */
     sw_tracker_event event;       /* ANNOUNCE, REPLY, ERROR: the announce's event */
     const sw_tracker_peer *peers; /* REPLY: peers found (may be 0 of them) */
     size_t num_peers;
@@ -257,7 +282,8 @@ void sw__tracker_manager_completed(sw_tracker_manager *m);
  * finished, or after stop_tracker_timeout seconds (then the rest are
  * cancelled), or on the next loop iteration if there was nothing to send.
  * done may be NULL. A second stop before done ran replaces done (the first
- * is never called). Returns 0. */
+ * is never called); a start while stopping takes effect once the stop is
+ * over. Returns 0, or SW_ERR_INVALID_ARG on a closed manager. */
 int sw__tracker_manager_stop(sw_tracker_manager *m, void (*done)(void *user), void *user);
 
 /* Announce now, ignoring intervals (torrent_handle::force_reannounce): the
@@ -266,8 +292,11 @@ int sw__tracker_manager_stop(sw_tracker_manager *m, void (*done)(void *user), vo
 void sw__tracker_manager_force_reannounce(sw_tracker_manager *m, ptrdiff_t index);
 
 /* Scrapes the tracker at `index` or, for a negative index, the first
- * tracker in use. SW_ERR_NOT_FOUND without trackers; otherwise 0 and a
- * SCRAPE_REPLY or SCRAPE_FAILED notice later. */
+ * tracker that is not failing. Returns 0 and gives a SCRAPE_REPLY or
+ * SCRAPE_FAILED notice later (one notice serves scrapes asked while one is
+ * out), or fails at once: SW_ERR_NOT_FOUND without trackers,
+ * SW_ERR_INVALID_ARG for an index out of range, or an error of
+ * sw__tracker_client_request (SW_ERR_TRACKER_NO_SCRAPE, ...). */
 int sw__tracker_manager_scrape(sw_tracker_manager *m, ptrdiff_t index);
 
 /* The trackers and their state, in the order they are tried (read-only;

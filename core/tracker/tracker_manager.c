@@ -191,7 +191,7 @@ static bool send_announce(sw_tracker_manager *m, size_t i, sw_tracker_event even
     sw_tracker_notice n;
     memset(&n, 0, sizeof n);
     n.url = e->url;
-    n.tracker_id = e->id;
+    n.entry_id = e->id;
     n.event = event;
     n.complete = n.incomplete = n.downloaded = n.interval = -1;
     if (rc != 0) {
@@ -302,7 +302,7 @@ static void on_announce_done(void *user, sw_tracker_job *job, const sw_tracker_r
 
     sw_tracker_notice n;
     memset(&n, 0, sizeof n);
-    n.tracker_id = id;
+    n.entry_id = id;
     n.event = event;
     n.complete = n.incomplete = n.downloaded = n.interval = -1;
 
@@ -544,7 +544,7 @@ static void on_scrape_done(void *user, sw_tracker_job *job, const sw_tracker_res
     sw_tracker_notice n;
     memset(&n, 0, sizeof n);
     n.url = e->url;
-    n.tracker_id = e->id;
+    n.entry_id = e->id;
     n.complete = n.incomplete = n.downloaded = n.interval = -1;
     if (r->error == 0 && r->scrape) {
         e->complete = r->scrape->complete;
