@@ -549,7 +549,7 @@ static void test_udp_retransmit(void **state)
     assert_int_equal(e.udp.announces, 2);
     /* The second connect came after about a second, not at once. */
     uint64_t gap = e.udp.connect_times[1] - e.udp.connect_times[0];
-    assert_true(gap >= 900 && gap < 3000);
+    assert_true(gap >= 900 && gap < 6000);
     /* connect, 1 s, connect, announce, 1 s, announce: about 2 s. */
     assert_true(o.at_ms - start >= 1800);
     env_close(&e);
@@ -569,7 +569,7 @@ static void test_udp_timeout_and_error(void **state)
     request(&e, SW_TRACKER_REQ_ANNOUNCE, url, 2, &o);
     wait_done(&e, &o);
     assert_int_equal(o.error, SW_ERR_TIMEOUT);
-    assert_true(o.at_ms - start >= 1900 && o.at_ms - start < 4000);
+    assert_true(o.at_ms - start >= 1900 && o.at_ms - start < 8000);
     /* t = 0 and t = 1 s; at t = 3 s the deadline has passed. */
     assert_int_equal(e.udp.connects, 2);
 
@@ -709,6 +709,22 @@ static void test_udp_shared_socket(void **state)
     assert_int_equal(sw__tracker_client_request(e.client, &req, on_done, &o, &job),
                      SW_ERR_NOT_SUPPORTED);
 
+    /* The same with the session's uv_udp_t handed over directly. */
+    sw__tracker_client_close(e.client, NULL, NULL);
+    sw_tracker_client_config cfg2 = {.loop = &e.loop, .settings = e.settings, .udp = &s.sock};
+    assert_int_equal(sw__tracker_client_new(&cfg2, &e.client), 0);
+    s.client = e.client;
+    int connects = e.udp.connects;
+    request(&e, SW_TRACKER_REQ_SCRAPE, url, 0, &o);
+    wait_done(&e, &o);
+    assert_int_equal(o.error, 0);
+    assert_int_equal(o.complete, 7);
+    assert_int_equal(e.udp.connects, connects + 1); /* a new client has no cached id */
+    uint64_t sent, received;
+    sw__tracker_client_counters(e.client, &sent, &received);
+    assert_int_equal(sent, 16 + 36);
+    assert_int_equal(received, 16 + 20);
+
     sw__tracker_client_close(e.client, NULL, NULL);
     e.client = NULL;
     uv_close((uv_handle_t *)&s.sock, NULL);
@@ -768,7 +784,7 @@ static void test_http_errors(void **state)
     request(&e, SW_TRACKER_REQ_ANNOUNCE, url, 0, &o);
     wait_done(&e, &o);
     assert_int_equal(o.error, SW_ERR_TIMEOUT);
-    assert_true(o.at_ms - start < 5000);
+    assert_true(o.at_ms - start < 8000);
 
     http_url(&e, url, sizeof url, "moved");
     request(&e, SW_TRACKER_REQ_ANNOUNCE, url, 0, &o);
@@ -912,6 +928,12 @@ static void test_https_validation(void **state)
 /* ======================================================================= */
 /* The manager with fake trackers                                          */
 
+static bool http_requested(void *arg)
+{
+    void **a = arg;
+    return ((fake_http *)a[0])->requests >= (intptr_t)a[1];
+}
+
 static bool replied(void *arg)
 {
     return ((tfx_peer *)arg)->replies > 0;
@@ -981,6 +1003,27 @@ static void test_manager_failover_and_warning(void **state)
     assert_string_equal(p.last_message, "slow down");
     assert_string_equal(l->v[2].warning, "slow down");
 
+    /* Removing a tracker with a request in flight: no callback for it. */
+    char silent[128];
+    http_url(&e, silent, sizeof silent, "silent");
+    assert_int_equal(sw__tracker_manager_add_tracker(p.m, silent, 2, SW_TRACKER_SOURCE_CLIENT), 0);
+    int requests = e.http.requests;
+    int announces = p.announces;
+    sw__tracker_manager_force_reannounce(p.m, 3);
+    void *arg[2] = {&e.http, (void *)(intptr_t)(requests + 1)};
+    assert_true(tfx_run_until(&e.loop, http_requested, arg, WAIT_MS));
+    assert_int_equal(p.announces, announces + 1);
+    assert_true(l->v[3].updating);
+    int errors = p.errors;
+    assert_int_equal(sw__tracker_manager_remove_tracker(p.m, 3), 0);
+    assert_int_equal(l->n, 3);
+    assert_int_equal(sw__tracker_manager_remove_tracker(p.m, 3), SW_ERR_INVALID_ARG);
+    sw_settings_set_int(e.settings, SW_SET_TRACKER_RECEIVE_TIMEOUT, 1);
+    outcome o;
+    request(&e, SW_TRACKER_REQ_ANNOUNCE, silent, 2, &o); /* outlives the old one's timeout */
+    wait_done(&e, &o);
+    assert_int_equal(p.errors, errors);
+
     sw__tracker_manager_close(p.m, NULL, NULL);
     env_close(&e);
 }
@@ -1019,7 +1062,7 @@ static void test_manager_stop_timeout(void **state)
     assert_int_equal(p.stops_done, 0);
     assert_true(tfx_run_until(&e.loop, stop_done, &p, WAIT_MS));
     uint64_t took = uv_now(&e.loop) - start;
-    assert_true(took >= 900 && took < 3000);
+    assert_true(took >= 900 && took < 6000);
     assert_int_equal(e.udp.last_event, SW_TRACKER_EVENT_STOPPED);
     assert_int_equal(e.udp.last_num_want, 0);
     assert_non_null(strstr(e.http.last_request, "event=stopped"));
