@@ -1,0 +1,264 @@
+/* uTP test nodes on 127.0.0.1 with scheduled impairments. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "utp_fixture.h"
+
+typedef struct queued_send {
+    uv_udp_send_t req;
+    uint8_t data[];
+} queued_send;
+
+static void on_queued_sent(uv_udp_send_t *req, int status)
+{
+    (void)status;
+    free(req);
+}
+
+/* Sends now, or queues behind the kernel's buffer (like a session that lets
+ * libuv queue) so impairments stay the only losses. */
+static int raw_send(utp_node *n, const struct sockaddr *to, const uint8_t *data, size_t len)
+{
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    n->bytes_out += len;
+    int rc = uv_udp_try_send(&n->udp, &b, 1, to);
+    if (rc >= 0)
+        return 0;
+    if (rc != UV_EAGAIN)
+        return rc;
+    queued_send *q = malloc(sizeof *q + len);
+    if (!q)
+        return UV_ENOBUFS;
+    memcpy(q->data, data, len);
+    b = uv_buf_init((char *)q->data, (unsigned)len);
+    rc = uv_udp_send(&q->req, &n->udp, &b, 1, to, on_queued_sent);
+    if (rc < 0)
+        free(q);
+    return rc;
+}
+
+static void send_held(utp_node *n)
+{
+    if (!n->held)
+        return;
+    uv_timer_stop(&n->hold_timer);
+    uint8_t *held = n->held;
+    n->held = NULL;
+    raw_send(n, (struct sockaddr *)&n->held_to, held, n->held_len);
+    free(held);
+}
+
+static void on_hold_timeout(uv_timer_t *t)
+{
+    send_held(t->data);
+}
+
+static int node_send(void *user, const struct sockaddr *to, const uint8_t *data, size_t len)
+{
+    utp_node *n = user;
+    uint64_t k = ++n->sends;
+    if (n->eagain_every && k % n->eagain_every == 0) {
+        n->refused++;
+        return UV_EAGAIN;
+    }
+    if (n->drop_every && k % n->drop_every == 0) {
+        n->dropped++;
+        return 0;
+    }
+    if (n->reorder_every && k % n->reorder_every == 0 && !n->held) {
+        n->held = malloc(len);
+        if (n->held) {
+            memcpy(n->held, data, len);
+            n->held_len = len;
+            memcpy(&n->held_to, to,
+                   to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                             : sizeof(struct sockaddr_in));
+            n->reordered++;
+            uv_timer_start(&n->hold_timer, on_hold_timeout, 5, 0);
+            return 0;
+        }
+    }
+    int rc = raw_send(n, to, data, len);
+    if (n->dup_every && k % n->dup_every == 0) {
+        n->duplicated++;
+        raw_send(n, to, data, len);
+    }
+    send_held(n);
+    return rc;
+}
+
+static void node_accept(void *user, sw_utp_socket *s)
+{
+    utp_node *n = user;
+    n->on_accept(n, s);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    utp_node *n = h->data;
+    *buf = uv_buf_init((char *)n->rbuf, sizeof n->rbuf);
+}
+
+static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                    unsigned flags)
+{
+    (void)flags;
+    utp_node *n = h->data;
+    if (nread <= 0 || !addr)
+        return;
+    n->datagrams_in++;
+    if (!n->feed_utp || !n->ctx)
+        return;
+    sw__utp_on_packet(n->ctx, (const uint8_t *)buf->base, (size_t)nread, addr);
+}
+
+int utp_node_init(utp_node *n, uv_loop_t *loop, const sw_utp_config *cfg,
+                  utp_node_accept_fn on_accept)
+{
+    memset(n, 0, sizeof *n);
+    n->loop = loop;
+    n->on_accept = on_accept;
+    n->feed_utp = true;
+    int rc = uv_udp_init(loop, &n->udp);
+    if (rc < 0)
+        return rc;
+    n->udp.data = n;
+    uv_timer_init(loop, &n->hold_timer);
+    n->hold_timer.data = n;
+    n->open_handles = 2;
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", 0, &sa);
+    rc = uv_udp_bind(&n->udp, (struct sockaddr *)&sa, 0);
+    if (rc == 0) {
+        int size = 4 << 20;
+        uv_send_buffer_size((uv_handle_t *)&n->udp, &size);
+        size = 4 << 20;
+        uv_recv_buffer_size((uv_handle_t *)&n->udp, &size);
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        rc = uv_udp_getsockname(&n->udp, (struct sockaddr *)&ss, &len);
+        if (rc == 0)
+            rc = sw__endpoint_from_sockaddr(&n->ep, (struct sockaddr *)&ss);
+    }
+    if (rc == 0)
+        rc = uv_udp_recv_start(&n->udp, on_alloc, on_recv);
+    sw_utp_config c;
+    if (cfg)
+        c = *cfg;
+    else
+        sw__utp_config_init(&c);
+    c.send = node_send;
+    c.on_accept = on_accept ? node_accept : NULL;
+    c.user = n;
+    if (rc == 0)
+        rc = sw__utp_ctx_new(loop, &c, &n->ctx);
+    if (rc < 0) {
+        n->ctx_closed = true;
+        uv_close((uv_handle_t *)&n->udp, NULL);
+        uv_close((uv_handle_t *)&n->hold_timer, NULL);
+        n->udp_closed = true;
+    }
+    return rc;
+}
+
+static void on_ctx_closed(void *user)
+{
+    utp_node *n = user;
+    n->ctx_closed = true;
+}
+
+static void on_udp_closed(uv_handle_t *h)
+{
+    utp_node *n = h->data;
+    if (--n->open_handles == 0)
+        n->udp_closed = true;
+}
+
+void utp_node_close(utp_node *n)
+{
+    if (n->ctx) {
+        sw_utp_ctx *ctx = n->ctx;
+        n->ctx = NULL;
+        sw__utp_ctx_close(ctx, on_ctx_closed, n);
+    }
+    if (!uv_is_closing((uv_handle_t *)&n->udp)) {
+        uv_close((uv_handle_t *)&n->udp, on_udp_closed);
+        uv_close((uv_handle_t *)&n->hold_timer, on_udp_closed);
+    }
+    free(n->held);
+    n->held = NULL;
+}
+
+bool utp_node_closed(const utp_node *n)
+{
+    return n->udp_closed && n->ctx_closed;
+}
+
+bool utp_run_until(uv_loop_t *loop, bool (*done)(void *arg), void *arg, int timeout_ms)
+{
+    uint64_t deadline = uv_hrtime() + (uint64_t)timeout_ms * 1000000ull;
+    while (!done(arg)) {
+        if (uv_hrtime() > deadline)
+            return false;
+        uv_run(loop, UV_RUN_ONCE);
+    }
+    return true;
+}
+
+static bool never(void *arg)
+{
+    (void)arg;
+    return false;
+}
+
+static void on_wake(uv_timer_t *t)
+{
+    (void)t;
+}
+
+void utp_run_for(uv_loop_t *loop, int ms)
+{
+    /* A timer guarantees the loop wakes up even when nothing else is due. */
+    uv_timer_t t;
+    uv_timer_init(loop, &t);
+    uv_timer_start(&t, on_wake, (uint64_t)ms, 0);
+    utp_run_until(loop, never, NULL, ms);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+bool utp_loop_done(uv_loop_t *loop)
+{
+    uv_run(loop, UV_RUN_DEFAULT);
+    bool clean = uv_loop_close(loop) == 0;
+    if (!clean) {
+        uv_walk(loop, close_walk, NULL);
+        uv_run(loop, UV_RUN_DEFAULT);
+        uv_loop_close(loop);
+    }
+    return clean;
+}
+
+void utp_fill_pattern(uint8_t *dst, size_t len, uint64_t offset, uint32_t seed)
+{
+    /* Each 8-byte word is a hash of its index, so any offset can be
+     * regenerated without the bytes before it. */
+    size_t i = 0;
+    while (i < len) {
+        uint64_t pos = offset + i;
+        uint64_t z = (pos >> 3) + ((uint64_t)seed << 40) + 0x9e3779b97f4a7c15ull;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        for (unsigned b = (unsigned)(pos & 7); b < 8 && i < len; b++, i++)
+            dst[i] = (uint8_t)(z >> (b * 8));
+    }
+}
