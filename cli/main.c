@@ -1,6 +1,9 @@
 /* The cswarm command: dispatches to one file per subcommand. */
 #include <stdio.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <cswarm/version.h>
 
@@ -28,6 +31,14 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+#ifdef __GLIBC__
+    /* Block buffers (a few hundred KiB) are allocated and freed at a high
+     * rate, often on different threads. Served from the heap they are
+     * reused; above glibc's default mmap threshold every one would be a
+     * fresh mapping whose pages fault in and are zeroed. */
+    mallopt(M_MMAP_THRESHOLD, 8 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -68,6 +68,7 @@ void sw__peer_conn_maybe_free(sw_peer_conn *pc)
         return;
     sw_swarm *sw = pc->swarm;
     sw__peer_send_free_all(pc);
+    free(pc->wbatch.buf);
     sw__wire_parser_free(&pc->parser);
     sw__bitfield_free(&pc->have);
     free(pc->out);
@@ -127,6 +128,8 @@ void sw__peer_conn_close(sw_peer_conn *pc, int error, const char *op)
             e->seed = sw__peer_conn_is_seed(pc);
             e->conn = NULL;
         }
+        /* Blocks already received still go to disk. */
+        sw__peer_flush_writes(pc);
         sw__peer_abort_requests(pc, false);
         sw__swarm_conn_closed(sw, pc);
         list_unlink(&sw->conns, pc);
@@ -288,6 +291,8 @@ void sw__peer_conn_tick(sw_peer_conn *pc)
             sw__peer_send_flush(pc);
         }
     }
+    /* A batch of received blocks does not wait longer than a tick. */
+    sw__peer_flush_writes(pc);
     sw__peer_request_tick(pc);
     if (pc->state == SW_PEER_ACTIVE)
         sw__peer_serve_more(pc);

@@ -26,19 +26,38 @@ typedef struct sw_in_req {
     bool cancelled; /* cancelled while reading: drop the data */
 } sw_in_req;
 
+/* A disk buffer shared by several outgoing piece messages (one read serves
+ * a run of contiguous requests); freed when the last slice is written. */
+typedef struct sw_shared_buf {
+    int refs;
+    uint8_t *data;
+} sw_shared_buf;
+
 /* One piece of outgoing bytes. Small messages are built in place (data ==
- * inline storage grown with the buffer); block data is a disk buffer sent
- * without a copy. */
+ * inline storage grown with the buffer); block data is a slice of a disk
+ * buffer sent without a copy. */
 typedef struct sw_send_chunk {
     struct sw_send_chunk *next;
     uint8_t *data;
     size_t len;
-    size_t cap; /* > 0: a small-message buffer that may still grow */
+    size_t cap;            /* > 0: a small-message buffer that may still grow */
+    sw_shared_buf *shared; /* data is a slice of this buffer, not owned */
 } sw_send_chunk;
 
-#define SW_PEER_SEND_BATCH 64         /* chunks per write */
-#define SW_PEER_RECV_BUF (256 * 1024) /* receive buffer */
-#define SW_PEER_MAX_ALLOWED_FAST 32   /* allowed-fast pieces kept per peer */
+/* Received blocks of one piece waiting to be written as one job: blocks
+ * that arrive in order are copied end to end and written together. */
+typedef struct sw_write_batch {
+    uint8_t *buf; /* NULL when empty */
+    size_t len, cap;
+    int piece;
+    uint32_t begin;
+} sw_write_batch;
+
+#define SW_PEER_SEND_BATCH 64             /* chunks per write */
+#define SW_PEER_WRITE_BATCH (1024 * 1024) /* most bytes per disk write */
+#define SW_PEER_READ_BATCH (1024 * 1024)  /* most bytes per disk read */
+#define SW_PEER_RECV_BUF (256 * 1024)     /* receive buffer */
+#define SW_PEER_MAX_ALLOWED_FAST 32       /* allowed-fast pieces kept per peer */
 
 struct sw_peer_conn {
     sw_peer_env *env;
@@ -91,6 +110,7 @@ struct sw_peer_conn {
     bool snubbed;
     uint64_t last_block_ms;
     int64_t queued_disk_bytes;
+    sw_write_batch wbatch;
     bool read_paused; /* waiting for disk writes to drain */
     bool read_stopped_by_us;
 
@@ -98,6 +118,7 @@ struct sw_peer_conn {
     sw_in_req *in;
     int num_in, cap_in;
     int reads_in_flight;
+    size_t reading_bytes;
 
     /* sending */
     sw_send_chunk *send_head, *send_tail;
@@ -140,6 +161,9 @@ int sw__peer_send_reserve(sw_peer_conn *pc, size_t n, uint8_t **space_out);
 int sw__peer_send_buf(sw_peer_conn *pc, const sw_buf *b);
 /* Queues a block buffer (taking it, malloc'd). */
 int sw__peer_send_owned(sw_peer_conn *pc, uint8_t *data, size_t len);
+/* Queues len bytes at data, a slice of shared (taking one reference). */
+int sw__peer_send_slice(sw_peer_conn *pc, sw_shared_buf *shared, uint8_t *data, size_t len);
+void sw__shared_buf_unref(sw_shared_buf *b);
 /* Starts a write if none is in flight. */
 void sw__peer_send_flush(sw_peer_conn *pc);
 void sw__peer_send_free_all(sw_peer_conn *pc);
@@ -165,6 +189,8 @@ void sw__peer_abort_requests(sw_peer_conn *pc, bool send_cancel);
 /* Removes the outstanding request for b, sending a cancel (end-game). */
 void sw__peer_cancel_block(sw_peer_conn *pc, sw_picker_block b);
 void sw__peer_request_tick(sw_peer_conn *pc);
+/* Submits the blocks waiting in the write batch. */
+void sw__peer_flush_writes(sw_peer_conn *pc);
 
 /* peer_conn_serve.c: uploading to the peer */
 void sw__peer_on_request(sw_peer_conn *pc, const sw_wire_msg *m);

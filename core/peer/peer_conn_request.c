@@ -157,17 +157,87 @@ void sw__peer_request_more(sw_peer_conn *pc)
         sw__peer_update_interest(pc);
 }
 
-static void on_block_written(sw_disk_result *res, void *user)
+/* Bytes received but not yet written before reading pauses: the setting,
+ * but always room for a few whole write batches so batching does not stall
+ * the connection. */
+static int64_t disk_queue_limit(const sw_peer_conn *pc)
+{
+    int64_t limit = SW_ENV_INT(pc->env, MAX_QUEUED_DISK_BYTES);
+    return limit > 4 * SW_PEER_WRITE_BATCH ? limit : 4 * SW_PEER_WRITE_BATCH;
+}
+
+static void on_batch_written(sw_disk_result *res, void *user)
 {
     sw_peer_conn *pc = user;
     sw_swarm *sw = pc->swarm;
     pc->queued_disk_bytes -= (int64_t)res->length;
-    sw_picker_block b = {res->piece, (int)(res->offset / SW_PICKER_BLOCK_SIZE)};
-    sw__swarm_block_written(sw, b, res->error, res->op, res->file_index);
-    if (pc->read_paused && pc->queued_disk_bytes <= SW_ENV_INT(pc->env, MAX_QUEUED_DISK_BYTES) / 2)
+    int first = (int)(res->offset / SW_PICKER_BLOCK_SIZE);
+    int last = (int)((res->offset + (int64_t)res->length - 1) / SW_PICKER_BLOCK_SIZE);
+    for (int k = first; k <= last; k++) {
+        sw_picker_block b = {res->piece, k};
+        sw__swarm_block_written(sw, b, res->error, res->op, res->file_index);
+    }
+    if (pc->read_paused && pc->queued_disk_bytes <= disk_queue_limit(pc) / 2)
         sw__peer_conn_resume_reading(pc);
     pc->pending_jobs--;
     sw__peer_conn_maybe_free(pc);
+}
+
+void sw__peer_flush_writes(sw_peer_conn *pc)
+{
+    sw_write_batch *w = &pc->wbatch;
+    if (!w->buf)
+        return;
+    sw_swarm *sw = pc->swarm;
+    uint8_t *buf = w->buf;
+    size_t len = w->len;
+    w->buf = NULL;
+    int rc = sw__disk_write(sw->storage, w->piece, w->begin, buf, len, on_batch_written, pc);
+    if (rc == 0) {
+        pc->pending_jobs++;
+        return;
+    }
+    free(buf);
+    pc->queued_disk_bytes -= (int64_t)len;
+    int first = (int)(w->begin / SW_PICKER_BLOCK_SIZE);
+    int last = (int)((w->begin + len - 1) / SW_PICKER_BLOCK_SIZE);
+    for (int k = first; k <= last; k++) {
+        sw_picker_block b = {w->piece, k};
+        if (rc == SW_ERR_ABORTED)
+            sw__picker_mark_write_failed(sw->picker, b);
+        else
+            sw__swarm_block_written(sw, b, rc, SW_DISK_OP_WRITE, -1);
+    }
+}
+
+/* Appends a received block to the write batch, flushing first when it does
+ * not continue the batch, and after when the batch is full. */
+static int batch_block(sw_peer_conn *pc, const sw_wire_msg *m)
+{
+    sw_write_batch *w = &pc->wbatch;
+    if (w->buf &&
+        (w->piece != (int)m->index || w->begin + w->len != m->begin || w->len + m->len > w->cap))
+        sw__peer_flush_writes(pc);
+    if (!w->buf) {
+        int64_t limit = SW_PEER_WRITE_BATCH;
+        if (limit < (int64_t)m->len)
+            limit = (int64_t)m->len;
+        int64_t rest =
+            (int64_t)sw_torrent_info_piece_size(pc->swarm->ti, (int)m->index) - (int64_t)m->begin;
+        w->cap = (size_t)(rest < limit ? rest : limit);
+        w->buf = malloc(w->cap);
+        if (!w->buf)
+            return SW_ERR_NOMEM;
+        w->piece = (int)m->index;
+        w->begin = m->begin;
+        w->len = 0;
+    }
+    memcpy(w->buf + w->len, m->data, m->len);
+    w->len += m->len;
+    pc->queued_disk_bytes += (int64_t)m->len;
+    if (w->len == w->cap)
+        sw__peer_flush_writes(pc);
+    return 0;
 }
 
 static void count_payload(sw_peer_conn *pc, size_t len)
@@ -220,24 +290,11 @@ void sw__peer_on_piece(sw_peer_conn *pc, const sw_wire_msg *m)
         if (e && e->conn && e->conn != pc)
             sw__peer_cancel_block(e->conn, b);
     }
-    uint8_t *buf = malloc(m->len);
-    int rc = buf ? 0 : SW_ERR_NOMEM;
-    if (rc == 0) {
-        memcpy(buf, m->data, m->len);
-        rc =
-            sw__disk_write(sw->storage, (int)m->index, m->begin, buf, m->len, on_block_written, pc);
-    }
-    if (rc < 0) {
-        free(buf);
-        if (rc == SW_ERR_ABORTED)
-            sw__picker_mark_write_failed(sw->picker, b);
-        else
-            sw__swarm_block_written(sw, b, rc, SW_DISK_OP_WRITE, -1);
+    if (batch_block(pc, m) < 0) {
+        sw__picker_mark_write_failed(sw->picker, b);
         return;
     }
-    pc->pending_jobs++;
-    pc->queued_disk_bytes += (int64_t)m->len;
-    if (!pc->read_paused && pc->queued_disk_bytes > SW_ENV_INT(env, MAX_QUEUED_DISK_BYTES)) {
+    if (!pc->read_paused && pc->queued_disk_bytes > disk_queue_limit(pc)) {
         pc->read_paused = true;
         sw__stream_read_stop(pc->stream);
     }

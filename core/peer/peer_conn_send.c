@@ -10,9 +10,20 @@
 
 #define SMALL_CHUNK_MIN 1024
 
+void sw__shared_buf_unref(sw_shared_buf *b)
+{
+    if (--b->refs == 0) {
+        free(b->data);
+        free(b);
+    }
+}
+
 static void chunk_free(sw_send_chunk *c)
 {
-    free(c->data);
+    if (c->shared)
+        sw__shared_buf_unref(c->shared);
+    else
+        free(c->data);
     free(c);
 }
 
@@ -91,7 +102,7 @@ int sw__peer_send_buf(sw_peer_conn *pc, const sw_buf *b)
     return rc;
 }
 
-int sw__peer_send_owned(sw_peer_conn *pc, uint8_t *data, size_t len)
+static int queue_payload(sw_peer_conn *pc, uint8_t *data, size_t len, sw_shared_buf *shared)
 {
     if (pc->state == SW_PEER_CLOSING)
         return SW_ERR_ABORTED;
@@ -100,6 +111,9 @@ int sw__peer_send_owned(sw_peer_conn *pc, uint8_t *data, size_t len)
         return SW_ERR_NOMEM;
     c->data = data;
     c->len = len;
+    c->shared = shared;
+    if (shared)
+        shared->refs++;
     chunk_append(pc, c);
     pc->send_bytes += len;
     pc->stats.payload_up += (int64_t)len;
@@ -108,6 +122,16 @@ int sw__peer_send_owned(sw_peer_conn *pc, uint8_t *data, size_t len)
     pc->env->stats.payload_up += (int64_t)len;
     pc->last_payload_ms = pc->env->now_ms;
     return 0;
+}
+
+int sw__peer_send_owned(sw_peer_conn *pc, uint8_t *data, size_t len)
+{
+    return queue_payload(pc, data, len, NULL);
+}
+
+int sw__peer_send_slice(sw_peer_conn *pc, sw_shared_buf *shared, uint8_t *data, size_t len)
+{
+    return queue_payload(pc, data, len, shared);
 }
 
 static void on_written(sw_stream *s, int status, void *user)

@@ -7,7 +7,7 @@
 #include "peer_conn_int.h"
 
 /* Disk reads in flight per connection. */
-#define SW_PEER_MAX_READS 16
+#define SW_PEER_MAX_READS 8
 /* Bytes queued for sending (or being read for it) before reads pause. */
 #define SW_PEER_SEND_WATERMARK (4u << 20)
 
@@ -115,35 +115,56 @@ static void on_block_read(sw_disk_result *res, void *user)
 {
     sw_peer_conn *pc = user;
     pc->reads_in_flight--;
+    pc->reading_bytes -= res->length;
     if (pc->state == SW_PEER_CLOSING) {
         pc->pending_jobs--;
         sw__peer_conn_maybe_free(pc);
         return;
     }
-    int i = find_in(pc, (uint32_t)res->piece, (uint32_t)res->offset, (uint32_t)res->length);
-    /* Several reads of one block cannot be in flight (duplicates are
-     * ignored), so this is the entry the read was for, if it is still here. */
-    if (i >= 0 && pc->in[i].reading) {
-        sw_in_req r = pc->in[i];
-        remove_in(pc, i);
-        if (res->error < 0) {
-            if (res->error != SW_ERR_ABORTED && !r.cancelled) {
-                if (pc->features & SW_WIRE_FEATURE_FAST)
-                    sw__peer_send_reject(pc, r.index, r.begin, r.length);
-                sw__swarm_disk_error(pc->swarm, res->error, res->op, res->file_index);
-            }
-        } else if (!r.cancelled) {
-            uint8_t *p;
-            if (sw__peer_send_reserve(pc, 13, &p) == 0) {
-                sw__store_be32(p, 9 + r.length);
-                p[4] = SW_WIRE_ID_PIECE;
-                sw__store_be32(p + 5, r.index);
-                sw__store_be32(p + 9, r.begin);
-                if (sw__peer_send_owned(pc, res->buffer, res->length) == 0)
-                    res->buffer = NULL; /* the send queue owns it now */
-            }
+    sw_shared_buf *sb = NULL;
+    int error = res->error;
+    if (error == 0) {
+        sb = malloc(sizeof *sb);
+        if (sb) {
+            sb->refs = 1;
+            sb->data = res->buffer;
+            res->buffer = NULL; /* the slices own it now */
+        } else {
+            error = SW_ERR_NOMEM;
         }
     }
+    bool fast = (pc->features & SW_WIRE_FEATURE_FAST) != 0;
+    uint32_t off = (uint32_t)res->offset;
+    uint32_t end = off + (uint32_t)res->length;
+    /* Every request this read covered (a run of contiguous blocks). */
+    for (int i = 0; i < pc->num_in;) {
+        sw_in_req r = pc->in[i];
+        if (!r.reading || r.index != (uint32_t)res->piece || r.begin < off ||
+            r.begin + r.length > end) {
+            i++;
+            continue;
+        }
+        remove_in(pc, i);
+        if (r.cancelled)
+            continue;
+        if (error < 0) {
+            if (fast && error != SW_ERR_ABORTED)
+                sw__peer_send_reject(pc, r.index, r.begin, r.length);
+            continue;
+        }
+        uint8_t *p;
+        if (sw__peer_send_reserve(pc, 13, &p) < 0)
+            continue;
+        sw__store_be32(p, 9 + r.length);
+        p[4] = SW_WIRE_ID_PIECE;
+        sw__store_be32(p + 5, r.index);
+        sw__store_be32(p + 9, r.begin);
+        sw__peer_send_slice(pc, sb, sb->data + (r.begin - off), r.length);
+    }
+    if (sb)
+        sw__shared_buf_unref(sb);
+    if (error < 0 && error != SW_ERR_ABORTED && error != SW_ERR_NOMEM)
+        sw__swarm_disk_error(pc->swarm, error, res->op, res->file_index);
     pc->pending_jobs--;
     if (pc->state == SW_PEER_ACTIVE) {
         sw__peer_serve_more(pc);
@@ -155,26 +176,39 @@ static void on_block_read(sw_disk_result *res, void *user)
 void sw__peer_serve_more(sw_peer_conn *pc)
 {
     sw_swarm *sw = pc->swarm;
+    bool fast = (pc->features & SW_WIRE_FEATURE_FAST) != 0;
     for (int i = 0; i < pc->num_in && pc->reads_in_flight < SW_PEER_MAX_READS; i++) {
         sw_in_req *r = &pc->in[i];
         if (r->reading)
             continue;
-        size_t backlog =
-            pc->send_bytes + pc->write_bytes + (size_t)pc->reads_in_flight * SW_WIRE_BLOCK_SIZE;
+        size_t backlog = pc->send_bytes + pc->write_bytes + pc->reading_bytes;
         if (backlog >= SW_PEER_SEND_WATERMARK)
             break;
-        if (!sw__bw_take(sw, true, r->length))
+        /* One read for the run of contiguous requests that follows. */
+        uint32_t len = r->length;
+        int j = i + 1;
+        while (j < pc->num_in && !pc->in[j].reading && pc->in[j].index == r->index &&
+               pc->in[j].begin == r->begin + len && len + pc->in[j].length <= SW_PEER_READ_BATCH) {
+            len += pc->in[j].length;
+            j++;
+        }
+        if (!sw__bw_take(sw, true, len))
             break; /* the next tick brings more quota */
-        int rc = sw__disk_read(sw->storage, (int)r->index, r->begin, r->length, on_block_read, pc);
+        int rc = sw__disk_read(sw->storage, (int)r->index, r->begin, len, on_block_read, pc);
         if (rc < 0) {
-            if (pc->features & SW_WIRE_FEATURE_FAST)
-                sw__peer_send_reject(pc, r->index, r->begin, r->length);
-            remove_in(pc, i);
+            for (int k = i; k < j; k++)
+                if (fast)
+                    sw__peer_send_reject(pc, pc->in[k].index, pc->in[k].begin, pc->in[k].length);
+            memmove(&pc->in[i], &pc->in[j], (size_t)(pc->num_in - j) * sizeof pc->in[0]);
+            pc->num_in -= j - i;
             i--;
             continue;
         }
-        r->reading = true;
+        for (int k = i; k < j; k++)
+            pc->in[k].reading = true;
         pc->reads_in_flight++;
+        pc->reading_bytes += len;
         pc->pending_jobs++;
+        i = j - 1;
     }
 }
