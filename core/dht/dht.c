@@ -150,6 +150,8 @@ const sw_sha1 *sw__dht_node_id(const sw_dht *dht)
     return &dht->self;
 }
 
+static void send_ping(sw_dht *dht, const sw_endpoint *ep, const sw_sha1 *id);
+
 /* ---- incoming packets ---- */
 
 /* dht_block_ratelimit: an address sending more queries per second than
@@ -230,10 +232,15 @@ int sw__dht_on_packet(sw_dht *dht, const uint8_t *data, size_t len, const struct
             dht->st.dropped++;
             break;
         }
-        /* BEP 43: read-only senders are served but never routed to. */
-        if (!m.read_only)
-            sw__dht_routing_heard(&dht->rt, &m.id, &from, false, now);
         sw__dht_handle_query(dht, &m, &from);
+        /* BEP 43: read-only senders are served but never routed to. A new
+         * node is pinged at once: its answer makes it good, so it can be
+         * handed to others (replies name only nodes that answered us). */
+        if (!m.read_only) {
+            int added = sw__dht_routing_heard(&dht->rt, &m.id, &from, false, now);
+            if (added == SW_DHT_ADD_LIVE || added == SW_DHT_ADD_REPLACEMENT)
+                send_ping(dht, &from, &m.id);
+        }
         break;
     case SW_KRPC_RESPONSE:
     case SW_KRPC_ERROR:
@@ -333,8 +340,12 @@ static void maintenance(sw_dht *dht, uint64_t now)
     if (dht->refresh_running)
         return;
     sw_sha1 target;
-    if (live == 0) {
-        if (dht->n_routers > 0 && now - dht->last_bootstrap_ms >= SW_DHT_REBOOTSTRAP_MS) {
+    if (live < SW_DHT_K) {
+        /* A small table (nodes that joined together all found an empty
+         * router) looks for our neighbours again soon; an empty one asks
+         * the routers now and then. */
+        uint64_t gap = live == 0 ? SW_DHT_REBOOTSTRAP_MS : SW_DHT_SMALL_TABLE_MS;
+        if ((live > 0 || dht->n_routers > 0) && now - dht->last_bootstrap_ms >= gap) {
             dht->last_bootstrap_ms = now;
             start_refresh(dht, &dht->self);
         }

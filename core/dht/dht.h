@@ -188,6 +188,10 @@ int sw__dht_get_immutable(sw_dht *dht, const sw_sha1 *target, sw_dht_item_cb cb,
 int sw__dht_get_mutable(sw_dht *dht, const uint8_t pk[32], const uint8_t *salt, size_t salt_len,
                         sw_dht_item_cb cb, void *user);
 
+/* The Ed25519 public key of a 32-byte private key (seed): what readers of
+ * a mutable item need. SW_ERR_CRYPTO on failure. */
+int sw__dht_item_public_key(const uint8_t seed[32], uint8_t pk_out[32]);
+
 /* Stores a bencoded value (canonical, at most 1000 bytes) under its SHA-1,
  * written to *target_out at once. stats->stored counts nodes that took it. */
 int sw__dht_put_immutable(sw_dht *dht, const uint8_t *v, size_t v_len, sw_sha1 *target_out,

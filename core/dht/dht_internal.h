@@ -19,8 +19,10 @@
 #define SW_DHT_MAINT_MS 1000
 #define SW_DHT_PING_GAP_MS 60000
 #define SW_DHT_REFRESH_MS (15u * 60u * 1000u)
-/* With an empty table and known routers, bootstrap again this often. */
+/* With an empty table and known routers, bootstrap again this often; with
+ * fewer than k nodes, look up our own id again this often. */
 #define SW_DHT_REBOOTSTRAP_MS 30000
+#define SW_DHT_SMALL_TABLE_MS 5000
 /* The "v" key of our messages: BEP 20 client code and a 2-byte version. */
 #define SW_DHT_VERSION "SW\x00\x01"
 #define SW_DHT_VERSION_LEN 4

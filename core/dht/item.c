@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "base/base.h"
+#include "dht/dht.h"
 #include "dht/store.h"
 
 void sw__dht_item_target_immutable(const uint8_t *v, size_t v_len, sw_sha1 *out)

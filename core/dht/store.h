@@ -138,7 +138,6 @@ bool sw__dht_item_verify(const uint8_t *k, const uint8_t *sig, const uint8_t *sa
  * failure. */
 int sw__dht_item_sign(const uint8_t seed[32], const uint8_t *salt, size_t salt_len, int64_t seq,
                       const uint8_t *v, size_t v_len, uint8_t sig_out[SW_DHT_SIG_LEN]);
-/* The public key of a 32-byte private key. */
-int sw__dht_item_public_key(const uint8_t seed[32], uint8_t pk_out[SW_DHT_PK_LEN]);
+/* (sw__dht_item_public_key is declared in dht.h.) */
 
 #endif

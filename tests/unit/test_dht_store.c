@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "dht/dht.h"
 #include "dht/dht_id.h"
 #include "dht/store.h"
 
