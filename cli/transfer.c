@@ -238,9 +238,11 @@ typedef struct run {
     sw_progress progress;
     char peer_ip[SW_CLI_MAX_LIST][64];
     uint16_t peer_port[SW_CLI_MAX_LIST];
-    bool finished; /* every wanted piece verified */
-    bool saving;   /* a resume save is in flight */
-    int error;     /* a torrent error stopped it */
+    bool finished;      /* every wanted piece verified */
+    bool final_printed; /* the last status was printed */
+    uint64_t started_ms;
+    bool saving; /* a resume save is in flight */
+    int error;   /* a torrent error stopped it */
     char error_msg[320];
 } run;
 
@@ -445,6 +447,20 @@ static bool checking(const sw_torrent_status *st)
            st->state == SW_TORRENT_QUEUED_FOR_CHECKING;
 }
 
+/* One line saying what the download moved and how fast. */
+static void summary(run *r, const sw_torrent_status *st, uint64_t now)
+{
+    if (r->opt->quiet || r->opt->json)
+        return;
+    sw_progress_break(&r->progress);
+    double secs = (double)(now - r->started_ms) / 1000.0;
+    char got[32], rate[32];
+    sw_format_bytes(got, sizeof got, (double)st->total_payload_download);
+    sw_format_bytes(rate, sizeof rate, secs > 0 ? (double)st->total_payload_download / secs : 0);
+    fprintf(stderr, "cswarm: complete: downloaded %s in %.1f s (%s/s), %d of %d pieces verified\n",
+            got, secs, rate, st->num_pieces, st->num_pieces_total);
+}
+
 static int loop(run *r)
 {
     const sw_cli_transfer *o = r->opt;
@@ -484,7 +500,9 @@ static int loop(run *r)
                         have, "is there");
                 }
             } else {
+                r->final_printed = true;
                 sw_progress_event(&r->progress, "finished", NULL);
+                summary(r, &st, now);
                 return 0;
             }
             request_resume_save(r);
@@ -537,9 +555,10 @@ int sw_cli_transfer_run(const sw_cli_transfer *o)
         sigaction(SIGTERM, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
         connect_peers(&r, NULL);
+        r.started_ms = now_ms();
         status = loop(&r);
         sw_torrent_status st;
-        if (sw_torrent_get_status(r.h, &st) == 0)
+        if (!r.final_printed && sw_torrent_get_status(r.h, &st) == 0)
             sw_progress_update(&r.progress, &st, now_ms(), true);
         if (!r.error)
             final_resume_save(&r);

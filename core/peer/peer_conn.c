@@ -233,9 +233,7 @@ bool sw__peer_conn_attach(sw_peer_conn *pc, sw_swarm *sw)
     if (sw->cfg.max_connections >= 0 && sw->num_conns >= sw->cfg.max_connections)
         return false;
     sw_peer_entry *e;
-    bool added;
-    int rc = sw__peer_list_add(&sw->peers, &pc->remote, SW_PEER_SRC_INCOMING,
-                               (size_t)SW_ENV_INT(env, MAX_PEERLIST_SIZE), NULL, NULL, &e, &added);
+    int rc = sw__swarm_entry(sw, &pc->remote, SW_PEER_SRC_INCOMING, &e);
     if (rc < 0 || e->banned || e->conn)
         return false;
     if (sw__bitfield_init_size(&pc->have, (uint32_t)sw->num_pieces) < 0)

@@ -205,6 +205,8 @@ void sw__peer_send_ext_handshake(sw_peer_conn *pc);
 void sw__peer_on_extended(sw_peer_conn *pc, const sw_wire_msg *m);
 
 /* swarm.c */
+/* Finds or adds the peer-list entry for ep. */
+int sw__swarm_entry(sw_swarm *sw, const sw_endpoint *ep, uint8_t source, sw_peer_entry **e_out);
 /* A block finished writing; hashes the piece when it is complete. */
 void sw__swarm_block_written(sw_swarm *sw, sw_picker_block b, int error, sw_disk_op op, int file);
 /* A disk job failed: the torrent stops with an error (unless aborted). */

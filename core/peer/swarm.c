@@ -390,12 +390,19 @@ void sw__swarm_conn_closed(sw_swarm *sw, sw_peer_conn *pc)
 
 /* ---- peers ---- */
 
+int sw__swarm_entry(sw_swarm *sw, const sw_endpoint *ep, uint8_t source, sw_peer_entry **e_out)
+{
+    /* An evicted entry may still be remembered by the picker as a sender:
+     * it is forgotten there first. */
+    return sw__peer_list_add(&sw->peers, ep, source, (size_t)SW_ENV_INT(sw->env, MAX_PEERLIST_SIZE),
+                             forget_entry, sw, e_out, NULL);
+}
+
 int sw__swarm_add_peer(sw_swarm *sw, const sw_endpoint *ep, uint8_t source, bool connect_now)
 {
     sw_peer_env *env = sw->env;
     sw_peer_entry *e;
-    int rc = sw__peer_list_add(&sw->peers, ep, source, (size_t)SW_ENV_INT(env, MAX_PEERLIST_SIZE),
-                               forget_entry, sw, &e, NULL);
+    int rc = sw__swarm_entry(sw, ep, source, &e);
     if (rc < 0)
         return rc;
     e->connectable = true;

@@ -556,6 +556,75 @@ static void test_async_add_and_state_updates(void **state)
     pair_teardown(&p);
 }
 
+static sw_alert *wait_error_alert(sw_session *ses, uint64_t id)
+{
+    uint64_t deadline = now_ms() + WAIT_MS;
+    while (now_ms() < deadline) {
+        sw_session_wait_for_alert(ses, 50);
+        sw_alert *a;
+        while (sw_session_pop_alert(ses, &a) == 0 && a) {
+            if ((a->type == SW_ALERT_FILE_ERROR || a->type == SW_ALERT_TORRENT_ERROR) &&
+                a->torrent_id == id)
+                return a;
+            sw_alert_free(a);
+        }
+    }
+    return NULL;
+}
+
+static void test_disk_error_stops_torrent(void **state)
+{
+    (void)state;
+    pair p;
+    pair_setup(&p, 32768);
+    /* A save path below a regular file: checking and writing fail with
+     * ENOTDIR, even for root. */
+    char bad[300];
+    snprintf(bad, sizeof bad, "%s/file", p.dl_dir.path);
+    write_whole(bad, (const uint8_t *)"x", 1);
+    snprintf(bad, sizeof bad, "%s/file/below", p.dl_dir.path);
+    p.hl = add(p.leecher, p.t.ti, bad, NULL, 0);
+    sw_alert *a = wait_error_alert(p.leecher, p.hl.id);
+    assert_non_null(a);
+    assert_true(a->error < 0);
+    sw_alert_free(a);
+    sw_torrent_status st = status_of(p.hl);
+    assert_true(st.error < 0);
+    assert_true(strlen(st.error_message) > 0);
+    assert_int_equal(st.num_peers, 0);
+    /* A connection attempt to a stopped torrent does nothing. */
+    assert_int_equal(sw_torrent_connect_peer(p.hl, "127.0.0.1", port_of(p.seeder)), 0);
+    /* Resuming clears the error; the cause is still there, so it returns. */
+    assert_int_equal(sw_torrent_resume(p.hl), 0);
+    a = wait_error_alert(p.leecher, p.hl.id);
+    assert_non_null(a);
+    sw_alert_free(a);
+    assert_true(status_of(p.hl).error < 0);
+    assert_int_equal(sw_session_remove_torrent(p.leecher, p.hl, 0), 0);
+
+    /* Writes that fail mid-download: the save path does not exist while
+     * the files are checked (nothing found, no error), then a regular file
+     * takes its place before the first block arrives. */
+    char later[300];
+    snprintf(later, sizeof later, "%s/later", p.dl_dir.path);
+    p.hl = add(p.leecher, p.t.ti, later, NULL, 0);
+    assert_true(wait_state(p.hl, SW_TORRENT_DOWNLOADING, WAIT_MS));
+    write_whole(later, (const uint8_t *)"x", 1);
+    assert_int_equal(sw_torrent_connect_peer(p.hl, "127.0.0.1", port_of(p.seeder)), 0);
+    a = wait_error_alert(p.leecher, p.hl.id);
+    assert_non_null(a);
+    assert_true(a->error < 0);
+    sw_alert_free(a);
+    st = status_of(p.hl);
+    assert_true(st.error < 0);
+    assert_int_equal(st.num_pieces, 0);
+    assert_int_equal(sw_session_remove_torrent(p.leecher, p.hl, 0), 0);
+
+    /* The session goes on: the seeder still serves a good download. */
+    download(&p);
+    pair_teardown(&p);
+}
+
 /* ---- misbehaving peers ---- */
 
 static int dial(uint16_t port)
@@ -702,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_resume_data_round_trip),
         cmocka_unit_test(test_dispatch_callback_calls_api_inline),
         cmocka_unit_test(test_async_add_and_state_updates),
+        cmocka_unit_test(test_disk_error_stops_torrent),
         cmocka_unit_test(test_misbehaving_peers_are_disconnected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
