@@ -181,6 +181,8 @@ void sw__peer_serve_more(sw_peer_conn *pc)
         sw_in_req *r = &pc->in[i];
         if (r->reading)
             continue;
+        if (!sw__swarm_piece_verified(sw, (int)r->index))
+            continue; /* served once its check passes */
         size_t backlog = pc->send_bytes + pc->write_bytes + pc->reading_bytes;
         if (backlog >= SW_PEER_SEND_WATERMARK)
             break;

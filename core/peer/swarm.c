@@ -123,6 +123,8 @@ void sw__swarm_free(sw_swarm *sw)
     sw__peer_list_free(&sw->peers);
     sw__picker_free(sw->picker);
     sw__bitfield_free(&sw->have);
+    sw__bitfield_free(&sw->verified);
+    sw__bitfield_free(&sw->verifying);
     sw__disk_storage_unref(sw->storage);
     sw_torrent_info_unref(sw->ti);
     memset(sw, 0, sizeof *sw);
@@ -165,6 +167,7 @@ void sw__swarm_set_active(sw_swarm *sw, bool active)
 int sw__swarm_reset(sw_swarm *sw)
 {
     close_all(sw, SW_ERR_ABORTED, "recheck");
+    sw__swarm_set_seed_mode(sw, false);
     sw_picker *p;
     uint64_t seed = uv_hrtime() ^ (uintptr_t)sw;
     int rc = sw__picker_new(sw->num_pieces, sw_torrent_info_piece_length(sw->ti),
@@ -191,6 +194,71 @@ void sw__swarm_set_have(sw_swarm *sw, int piece)
         return;
     sw__picker_we_have(sw->picker, piece);
     sw__bitfield_set(&sw->have, (uint32_t)piece);
+}
+
+int sw__swarm_set_seed_mode(sw_swarm *sw, bool on)
+{
+    sw__bitfield_free(&sw->verified);
+    sw__bitfield_free(&sw->verifying);
+    sw->num_verified = 0;
+    sw->seed_mode = false;
+    if (!on)
+        return 0;
+    int rc = sw__bitfield_init_size(&sw->verified, (uint32_t)sw->num_pieces);
+    if (rc == 0)
+        rc = sw__bitfield_init_size(&sw->verifying, (uint32_t)sw->num_pieces);
+    if (rc < 0) {
+        sw__bitfield_free(&sw->verified);
+        return rc;
+    }
+    for (int i = 0; i < sw->num_pieces; i++)
+        sw__swarm_set_have(sw, i);
+    sw->finished = true;
+    sw->seed_mode = true;
+    return 0;
+}
+
+static void on_verified(sw_disk_result *res, void *user)
+{
+    sw_swarm *sw = user;
+    if (sw->seed_mode && !sw->closing && !sw->checking) {
+        sw__bitfield_clear(&sw->verifying, (uint32_t)res->piece);
+        if (res->error < 0) {
+            sw__swarm_disk_error(sw, res->error, res->op, res->file_index);
+        } else if (res->hash_passed) {
+            sw__bitfield_set(&sw->verified, (uint32_t)res->piece);
+            if (++sw->num_verified == sw->num_pieces)
+                sw__swarm_set_seed_mode(sw, false); /* all checked: a plain seed now */
+            for (sw_peer_conn *pc = sw->conns; pc; pc = pc->next) {
+                if (pc->state != SW_PEER_ACTIVE)
+                    continue;
+                sw__peer_serve_more(pc);
+                sw__peer_send_flush(pc);
+            }
+        } else {
+            sw__swarm_set_seed_mode(sw, false);
+            if (sw->ops->seed_mode_failed)
+                sw->ops->seed_mode_failed(sw->owner, res->piece);
+        }
+    }
+    sw__swarm_release_ref(sw);
+}
+
+bool sw__swarm_piece_verified(sw_swarm *sw, int piece)
+{
+    if (!sw->seed_mode || sw__bitfield_get(&sw->verified, (uint32_t)piece))
+        return true;
+    if (sw__bitfield_get(&sw->verifying, (uint32_t)piece))
+        return false;
+    sw->refs++;
+    int rc = sw__disk_hash(sw->storage, piece, on_verified, sw);
+    if (rc < 0) {
+        sw->refs--;
+        sw__swarm_disk_error(sw, rc, SW_DISK_OP_HASH, -1);
+        return false;
+    }
+    sw__bitfield_set(&sw->verifying, (uint32_t)piece);
+    return false;
 }
 
 void sw__swarm_checked(sw_swarm *sw, const uint8_t *have, size_t have_len)

@@ -230,6 +230,9 @@ typedef struct sw_swarm_ops {
     void (*disk_error)(void *owner, int error, sw_disk_op op, int file);
     /* After sw__swarm_close: nothing refers to the swarm any more. */
     void (*released)(void *owner);
+    /* Seed mode: a piece failed its check before upload, so the files are
+     * not what seed mode assumed; the swarm has left seed mode. */
+    void (*seed_mode_failed)(void *owner, int piece);
 } sw_swarm_ops;
 
 /* Per-torrent limits and switches the torrent sets. */
@@ -267,6 +270,11 @@ struct sw_swarm {
     bool closing;  /* sw__swarm_close was called */
     bool finished; /* every wanted piece had */
     int refs;      /* connections not yet freed + pending hash jobs */
+    /* Seed mode: every piece is assumed had, and each is hashed from disk
+     * before its first block is uploaded. */
+    bool seed_mode;
+    sw_bitfield verified, verifying;
+    int num_verified;
 
     sw_xfer_stats stats;
     sw_xfer_rates rates;
@@ -299,6 +307,12 @@ int sw__swarm_reset(sw_swarm *sw);
 void sw__swarm_checked(sw_swarm *sw, const uint8_t *have, size_t have_len);
 /* Marks one piece had without hashing (seed mode, resume). */
 void sw__swarm_set_have(sw_swarm *sw, int piece);
+/* Seed mode on: every piece had, none verified yet. Off: pieces are
+ * uploaded without a check first. */
+int sw__swarm_set_seed_mode(sw_swarm *sw, bool on);
+/* Seed mode: true if piece may be uploaded now; otherwise its check has
+ * been started and connections are asked to serve again once it passes. */
+bool sw__swarm_piece_verified(sw_swarm *sw, int piece);
 
 void sw__swarm_set_config(sw_swarm *sw, const sw_swarm_config *cfg);
 /* Applies piece priorities (num_pieces bytes, 0..7); interest is updated. */

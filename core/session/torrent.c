@@ -167,12 +167,22 @@ static void on_released(void *owner)
     maybe_free(t);
 }
 
+static void on_seed_mode_failed(void *owner, int piece)
+{
+    sw_torrent *t = owner;
+    t->seed_mode = false;
+    on_piece_failed(owner, piece);
+    /* The files are not what seed mode assumed: find out what is there. */
+    sw__torrent_start_check(t, false);
+}
+
 static const sw_swarm_ops swarm_ops = {
     .piece_passed = on_piece_passed,
     .piece_failed = on_piece_failed,
     .finished = on_finished,
     .disk_error = on_disk_error,
     .released = on_released,
+    .seed_mode_failed = on_seed_mode_failed,
 };
 
 /* ---- checking ---- */
@@ -383,15 +393,13 @@ int sw__torrent_new(sw_session *ses, const sw_add_torrent_params *p, sw_torrent 
     t->state = SW_TORRENT_QUEUED_FOR_CHECKING;
     sw__session_link(ses, t);
     ses->live_torrents++;
-    if (t->seed_mode) {
-        for (int i = 0; i < t->swarm.num_pieces; i++)
-            sw__swarm_set_have(&t->swarm, i);
-        sw__swarm_checked(&t->swarm, NULL, 0);
+    if (t->seed_mode && sw__swarm_set_seed_mode(&t->swarm, true) == 0) {
         t->checked = true;
         t->completed_time = t->added_time;
         finished_state(t);
         sw__torrent_update_active(t);
     } else {
+        t->seed_mode = false;
         sw__torrent_start_check(t, true);
     }
     *t_out = t;

@@ -625,6 +625,77 @@ static void test_disk_error_stops_torrent(void **state)
     pair_teardown(&p);
 }
 
+static sw_torrent_handle add_seed_mode(sw_session *ses, sw_torrent_info *ti, const char *dir)
+{
+    sw_add_torrent_params p;
+    sw_add_torrent_params_init(&p);
+    p.ti = ti;
+    p.save_path = dir;
+    p.flags |= SW_ADD_SEED_MODE;
+    sw_torrent_handle h;
+    assert_int_equal(sw_session_add_torrent(ses, &p, &h, NULL), 0);
+    return h;
+}
+
+static void test_seed_mode(void **state)
+{
+    (void)state;
+    pair p;
+    pair_setup(&p, 16384);
+    int total = sw_torrent_info_num_pieces(p.t.ti);
+    /* A second seeder in seed mode on good data: seeding at once, no check,
+     * and a download from it alone completes. */
+    sw_session *fast = new_session(SW_ALERT_CAT_ALL);
+    sw_torrent_handle hf = add_seed_mode(fast, p.t.ti, p.seed_dir.path);
+    sw_torrent_status st = status_of(hf);
+    assert_int_equal(st.state, SW_TORRENT_SEEDING);
+    assert_true(st.seed_mode);
+    assert_int_equal(st.num_pieces, total);
+    p.hl = add(p.leecher, p.t.ti, p.dl_dir.path, NULL, 0);
+    assert_true(wait_state(p.hl, SW_TORRENT_DOWNLOADING, WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(p.hl, "127.0.0.1", port_of(fast)), 0);
+    sw_alert *a = wait_alert(p.leecher, SW_ALERT_TORRENT_FINISHED, p.hl.id, WAIT_MS);
+    assert_non_null(a);
+    sw_alert_free(a);
+    assert_true(data_equals(&p.t, p.dl_dir.path));
+    /* Every piece was checked before it went out: seed mode is over. */
+    assert_false(status_of(hf).seed_mode);
+    sw_session_free(fast);
+
+    /* Seed mode on data with a bad piece: the piece fails its check before
+     * upload, seed mode ends and a recheck finds the piece missing. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/multi/a.bin", p.seed_dir.path);
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t b = 0;
+    assert_int_equal(pread(fd, &b, 1, 5 * 16384), 1);
+    b ^= 1;
+    assert_int_equal(pwrite(fd, &b, 1, 5 * 16384), 1);
+    close(fd);
+    fast = new_session(SW_ALERT_CAT_ALL);
+    hf = add_seed_mode(fast, p.t.ti, p.seed_dir.path);
+    assert_int_equal(sw_session_remove_torrent(p.leecher, p.hl, SW_REMOVE_DELETE_FILES), 0);
+    a = wait_alert(p.leecher, SW_ALERT_TORRENT_DELETED, p.hl.id, WAIT_MS);
+    assert_non_null(a);
+    sw_alert_free(a);
+    p.hl = add(p.leecher, p.t.ti, p.dl_dir.path, NULL, 0);
+    assert_true(wait_state(p.hl, SW_TORRENT_DOWNLOADING, WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(p.hl, "127.0.0.1", port_of(fast)), 0);
+    a = wait_alert(fast, SW_ALERT_HASH_FAILED, hf.id, WAIT_MS);
+    assert_non_null(a);
+    sw_alert_free(a);
+    a = wait_alert(fast, SW_ALERT_TORRENT_CHECKED, hf.id, WAIT_MS);
+    assert_non_null(a);
+    sw_alert_free(a);
+    st = status_of(hf);
+    assert_false(st.seed_mode);
+    assert_int_equal(st.num_pieces, total - 1);
+    assert_int_equal(st.state, SW_TORRENT_DOWNLOADING);
+    sw_session_free(fast);
+    pair_teardown(&p);
+}
+
 /* ---- misbehaving peers ---- */
 
 static int dial(uint16_t port)
@@ -772,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_dispatch_callback_calls_api_inline),
         cmocka_unit_test(test_async_add_and_state_updates),
         cmocka_unit_test(test_disk_error_stops_torrent),
+        cmocka_unit_test(test_seed_mode),
         cmocka_unit_test(test_misbehaving_peers_are_disconnected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

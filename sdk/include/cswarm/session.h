@@ -117,7 +117,9 @@ SW_API int sw_session_set_key(sw_session *ses, uint32_t key);
 
 /* add_torrent_params flags; values as libtorrent's add_torrent_params. */
 enum sw_add_torrent_flags {
-    /* Trust that the files are complete: no check on add. */
+    /* Assume the files are complete: no check on add; each piece is
+     * hashed from disk before its first upload, and one that fails ends
+     * seed mode with a full recheck. */
     SW_ADD_SEED_MODE = 1u << 0,
     /* Flags and save path here win over those in the resume data. */
     SW_ADD_OVERRIDE_RESUME_DATA = 1u << 1,
