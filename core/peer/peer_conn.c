@@ -67,6 +67,8 @@ void sw__peer_conn_maybe_free(sw_peer_conn *pc)
     if (pc->state != SW_PEER_CLOSING || pc->stream || pc->pending_jobs > 0 || pc->write_in_flight)
         return;
     sw_swarm *sw = pc->swarm;
+    if (pc->plugins && pc->env->ext && pc->env->ext->on_free)
+        pc->env->ext->on_free(pc->env->ext_ctx, pc);
     sw__peer_send_free_all(pc);
     free(pc->wbatch.buf);
     sw__wire_parser_free(&pc->parser);
@@ -101,6 +103,8 @@ void sw__peer_conn_close(sw_peer_conn *pc, int error, const char *op)
     pc->state = SW_PEER_CLOSING;
     pc->close_error = error;
     pc->close_op = op;
+    if (pc->plugins && env->ext && env->ext->on_disconnect)
+        env->ext->on_disconnect(env->ext_ctx, pc, error);
     env->num_conns--;
     if (pc->counted_half_open) {
         pc->counted_half_open = false;

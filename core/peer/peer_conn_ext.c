@@ -38,6 +38,11 @@ void sw__peer_send_ext_handshake(sw_peer_conn *pc)
         hs.has_upload_only = true;
         hs.upload_only = true;
     }
+    sw_wire_ext_entry names[32];
+    if (env->ext && env->ext->ext_names) {
+        hs.m = names;
+        hs.m_count = env->ext->ext_names(env->ext_ctx, pc, names, sizeof names / sizeof names[0]);
+    }
     sw_bencoder *enc;
     if (sw_benc_new(&enc) < 0)
         return;

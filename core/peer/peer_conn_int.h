@@ -135,6 +135,7 @@ struct sw_peer_conn {
     int close_error;
     const char *close_op;
     bool freed_stream;
+    void *plugins; /* plugin state (core/session), NULL if none */
 };
 
 /* peer_conn.c */

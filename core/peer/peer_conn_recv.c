@@ -193,7 +193,15 @@ static bool on_handshake_done(sw_peer_conn *pc)
         pc->entry->failcount = 0;
     if (!pc->outgoing)
         env->has_incoming = true;
-    set_changed(pc); /* an empty set until it says otherwise */
+    if (env->ext && env->ext->on_connect) {
+        int rc = env->ext->on_connect(env->ext_ctx, pc);
+        if (rc < 0 || pc->state != SW_PEER_ACTIVE) {
+            sw__peer_conn_close(pc, rc < 0 ? rc : 0, "refused by a plugin");
+            return false;
+        }
+    }
+    if (sw->picker)
+        set_changed(pc); /* an empty set until it says otherwise */
     sw__swarm_emit(sw, pc, SW_ALERT_PEER_CONNECT, 0, NULL);
     sw__peer_send_greeting(pc);
     return pc->state == SW_PEER_ACTIVE;
@@ -245,6 +253,15 @@ static void handle(sw_peer_conn *pc, const sw_wire_msg *m)
         sw__peer_conn_close(pc, SW_ERR_PROTOCOL, sw__wire_msg_kind_name(m->kind));
         return;
     }
+    if (pc->plugins && pc->env->ext->on_message) {
+        int rc = pc->env->ext->on_message(pc->env->ext_ctx, pc, m);
+        if (rc < 0 && pc->state == SW_PEER_ACTIVE)
+            sw__peer_conn_close(pc, rc, "plugin");
+        if (rc != 0 || pc->state != SW_PEER_ACTIVE)
+            return;
+    }
+    if (!sw->picker && sw__wire_msg_needs_metadata(m->kind))
+        return; /* no piece count yet (magnet): nothing to do with it */
     switch (m->kind) {
     case SW_WIRE_MSG_NONE:
     case SW_WIRE_MSG_KEEPALIVE:

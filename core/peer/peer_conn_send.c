@@ -275,7 +275,7 @@ static void send_have_set(sw_peer_conn *pc)
     sw_swarm *sw = pc->swarm;
     uint32_t have = sw__bitfield_count(&sw->have);
     bool fast = (pc->features & SW_WIRE_FEATURE_FAST) != 0;
-    if (fast && have == (uint32_t)sw->num_pieces) {
+    if (fast && sw->num_pieces > 0 && have == (uint32_t)sw->num_pieces) {
         sw__peer_send_simple(pc, SW_WIRE_ID_HAVE_ALL);
     } else if (have == 0) {
         if (fast)

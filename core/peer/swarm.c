@@ -108,7 +108,8 @@ int sw__swarm_init(sw_swarm *sw, sw_peer_env *env, sw_torrent_info *ti, sw_stora
 static void forget_entry(void *ctx, sw_peer_entry *e)
 {
     sw_swarm *sw = ctx;
-    sw__picker_forget_peer(sw->picker, e);
+    if (sw->picker)
+        sw__picker_forget_peer(sw->picker, e);
 }
 
 void sw__swarm_free(sw_swarm *sw)
@@ -406,9 +407,12 @@ static void piece_failed(sw_swarm *sw, int piece)
             }
         }
     }
-    sw__picker_restore_piece(sw->picker, piece);
+    /* The owner (and its plugins) hear of it while the blocks still name
+     * their senders; one reading the bad data holds the piece until done. */
     if (sw->ops->piece_failed)
         sw->ops->piece_failed(sw->owner, piece);
+    if (!sw__swarm_piece_held(sw, piece))
+        sw__picker_restore_piece(sw->picker, piece);
 }
 
 static void on_hashed(sw_disk_result *res, void *user)
@@ -447,7 +451,7 @@ void sw__swarm_block_written(sw_swarm *sw, sw_picker_block b, int error, sw_disk
 
 void sw__swarm_conn_closed(sw_swarm *sw, sw_peer_conn *pc)
 {
-    if (!sw->checking) {
+    if (!sw->checking && sw->picker) {
         sw__peer_uncount(pc);
         if (pc->entry)
             sw__picker_abort_peer(sw->picker, pc->entry, NULL);
@@ -470,6 +474,7 @@ int sw__swarm_add_peer(sw_swarm *sw, const sw_endpoint *ep, uint8_t source, bool
 {
     sw_peer_env *env = sw->env;
     sw_peer_entry *e;
+    bool known = sw__peer_list_find(&sw->peers, ep) != NULL;
     int rc = sw__swarm_entry(sw, ep, source, &e);
     if (rc < 0)
         return rc;
@@ -478,9 +483,12 @@ int sw__swarm_add_peer(sw_swarm *sw, const sw_endpoint *ep, uint8_t source, bool
         e->failcount = 0;
         e->next_try_ms = 0;
         if (sw->active && !e->conn && !e->banned && SW_ENV_BOOL(env, ENABLE_OUTGOING_TCP))
-            return sw__peer_conn_connect(sw, e);
+            rc = sw__peer_conn_connect(sw, e);
     }
-    return 0;
+    /* Last: the owner's plugins may change the peer list. */
+    if (!known && sw->ops->peer_added)
+        sw->ops->peer_added(sw->owner, ep, source);
+    return rc;
 }
 
 static void connect_some(sw_swarm *sw, int budget)

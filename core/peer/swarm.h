@@ -147,6 +147,21 @@ typedef struct sw_peer_ext_hooks {
     /* An extended message other than the handshake; return > 0 if handled,
      * 0 to ignore it, < 0 to disconnect. */
     int (*on_extended)(void *ctx, sw_peer_conn *pc, uint8_t id, const uint8_t *data, size_t len);
+    /* The BitTorrent handshake completed, before our greeting is sent.
+     * Return < 0 to refuse the peer. */
+    int (*on_connect)(void *ctx, sw_peer_conn *pc);
+    /* A checked message of a connection that has plugin state
+     * (sw__peer_conn_plugins), before the engine handles it: > 0 claims it
+     * (the engine skips it), < 0 disconnects. */
+    int (*on_message)(void *ctx, sw_peer_conn *pc, const sw_wire_msg *m);
+    /* The connection is closing (once; only for connections with plugin
+     * state). */
+    void (*on_disconnect)(void *ctx, sw_peer_conn *pc, int error);
+    /* The connection is about to be freed: release its plugin state. */
+    void (*on_free)(void *ctx, sw_peer_conn *pc);
+    /* Fills the "m" entries of our extension handshake to pc (names stay
+     * valid until the handshake is encoded); returns how many. */
+    size_t (*ext_names)(void *ctx, sw_peer_conn *pc, sw_wire_ext_entry *out, size_t max);
 } sw_peer_ext_hooks;
 
 /* Peer events the session turns into alerts. */
@@ -233,6 +248,8 @@ typedef struct sw_swarm_ops {
     /* Seed mode: a piece failed its check before upload, so the files are
      * not what seed mode assumed; the swarm has left seed mode. */
     void (*seed_mode_failed)(void *owner, int piece);
+    /* A new address joined the peer list through sw__swarm_add_peer. */
+    void (*peer_added)(void *owner, const sw_endpoint *ep, uint8_t source);
 } sw_swarm_ops;
 
 /* Per-torrent limits and switches the torrent sets. */
@@ -280,6 +297,11 @@ struct sw_swarm {
     sw_xfer_rates rates;
     uint64_t next_connect_ms;
     sw_bw_bucket up_bw, down_bw;
+
+    /* Failed pieces kept from being downloaded again while their data is
+     * read (swarm_metadata.c). */
+    struct sw_piece_hold *holds;
+    int num_holds, cap_holds;
 };
 
 /* Whether n more payload bytes may go up (or come down) now under the
@@ -353,6 +375,59 @@ typedef struct sw_peer_conn_info {
 } sw_peer_conn_info;
 
 void sw__peer_conn_info(const sw_peer_conn *pc, sw_peer_conn_info *out);
+
+/* ---- torrents without metadata, piece holds (swarm_metadata.c) ---- */
+
+/* Sets a swarm up for a torrent known only by its info-hash (a magnet):
+ * no pieces, no picker, no storage. Its connections exchange handshakes and
+ * extension messages only (piece messages are ignored) until
+ * sw__swarm_set_metadata. */
+int sw__swarm_init_no_metadata(sw_swarm *sw, sw_peer_env *env, const sw_sha1 *info_hash,
+                               const sw_swarm_ops *ops, void *owner);
+bool sw__swarm_has_metadata(const sw_swarm *sw);
+/* Gives a swarm from sw__swarm_init_no_metadata its torrent (taking
+ * references to ti and st) with an empty picker: every connection is closed
+ * (they spoke without a piece count) and the known peers may be dialled
+ * again at once. The caller starts the file check next. */
+int sw__swarm_set_metadata(sw_swarm *sw, sw_torrent_info *ti, sw_storage *st);
+/* While a failed piece is held it is not made pickable again; the last
+ * release restores it (if it is still failed). */
+void sw__swarm_hold_piece(sw_swarm *sw, int piece);
+void sw__swarm_release_piece(sw_swarm *sw, int piece);
+bool sw__swarm_piece_held(const sw_swarm *sw, int piece);
+
+/* ---- what plugins see of connections (peer_conn_plugin.c) ---- */
+
+/* The plugin state of a connection (owned by the session's plugin code;
+ * NULL if none). */
+void *sw__peer_conn_plugins(const sw_peer_conn *pc);
+void sw__peer_conn_set_plugins(sw_peer_conn *pc, void *state);
+sw_swarm *sw__peer_conn_swarm(const sw_peer_conn *pc);
+const sw_endpoint *sw__peer_conn_remote(const sw_peer_conn *pc);
+/* Where the peer listens, if known (the connection's address for outgoing
+ * connections, the extension handshake's port for incoming ones). */
+bool sw__peer_conn_listen_endpoint(const sw_peer_conn *pc, sw_endpoint *out);
+const sw_peer_id *sw__peer_conn_peer_id(const sw_peer_conn *pc);
+const char *sw__peer_conn_client(const sw_peer_conn *pc);
+bool sw__peer_conn_outgoing(const sw_peer_conn *pc);
+bool sw__peer_conn_upload_only(const sw_peer_conn *pc);
+unsigned sw__peer_conn_features(const sw_peer_conn *pc);
+bool sw__peer_conn_is_active(const sw_peer_conn *pc);
+sw_socket_type sw__peer_conn_socket_type(const sw_peer_conn *pc);
+/* Queues an extended message (ext_id as the peer gave it) and sends it. */
+int sw__peer_conn_send_extended(sw_peer_conn *pc, uint8_t ext_id, const uint8_t *payload,
+                                size_t len);
+/* The active connections of a swarm: up to max into out; returns how many
+ * there are. */
+size_t sw__swarm_active_conns(const sw_swarm *sw, sw_peer_conn **out, size_t max);
+/* Bans an address: its entry (added if needed) is never dialled again and a
+ * live connection is closed with SW_ERR_BANNED after a peer_ban event. */
+int sw__swarm_ban(sw_swarm *sw, const sw_endpoint *ep, const char *op);
+/* The senders of each block of a piece being downloaded or just failed
+ * (family 0 where unknown); returns the block count or a negative code. */
+int sw__swarm_block_senders(const sw_swarm *sw, int piece, sw_endpoint *out, int max);
+/* Messages about pieces, which a swarm without metadata ignores. */
+bool sw__wire_msg_needs_metadata(sw_wire_msg_kind kind);
 /* Facts about every active connection of a swarm; *out is malloc'd (NULL
  * when there are none). */
 int sw__swarm_conn_infos(const sw_swarm *sw, sw_peer_conn_info **out, size_t *count_out);
