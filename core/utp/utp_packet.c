@@ -76,7 +76,9 @@ int sw__utp_packet_parse(const uint8_t *data, size_t len, sw_utp_packet *out,
         if (len - pos < ext_len)
             return fail(SW_UTP_PARSE_EXT_TRUNCATED, why_out);
         if (ext == SW_UTP_EXT_SACK) {
-            if (ext_len == 0 || ext_len % 4 != 0)
+            /* BEP 29 asks for a multiple of 4 bytes, but libtorrent sends
+             * just the bytes its bitmask needs; only an empty one is wrong. */
+            if (ext_len == 0)
                 return fail(SW_UTP_PARSE_SACK_LENGTH, why_out);
             if (!p.sack) { /* a second bitmask adds nothing; keep the first */
                 p.sack = data + pos;

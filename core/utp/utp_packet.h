@@ -25,9 +25,10 @@
  * (libtorrent's close reason is 3) is skipped by its length. */
 #define SW_UTP_EXT_NONE 0
 #define SW_UTP_EXT_SACK 1
-/* A selective ACK bitmask is 4..SW_UTP_SACK_MAX_BYTES bytes, a multiple of 4
- * (the largest multiple of 4 an 8-bit length can hold). */
-#define SW_UTP_SACK_MAX_BYTES 252
+/* A selective ACK bitmask is 1..SW_UTP_SACK_MAX_BYTES bytes (its length is
+ * one byte). BEP 29 says "a multiple of 4", which cswarm sends, but
+ * libtorrent sends any length, so any non-zero length is accepted. */
+#define SW_UTP_SACK_MAX_BYTES 255
 
 typedef enum sw_utp_type {
     SW_UTP_ST_DATA = 0,
@@ -54,7 +55,7 @@ typedef struct sw_utp_header {
 typedef struct sw_utp_packet {
     sw_utp_header h;
     const uint8_t *sack;     /* the first selective ACK bitmask, or NULL */
-    size_t sack_len;         /* bytes in it: 4..252, a multiple of 4 */
+    size_t sack_len;         /* bytes in it: 1..255 */
     unsigned num_extensions; /* extensions walked, known or not */
     const uint8_t *payload;
     size_t payload_len;
@@ -67,7 +68,7 @@ typedef enum sw_utp_parse_error {
     SW_UTP_PARSE_VERSION,       /* version is not 1 */
     SW_UTP_PARSE_TYPE,          /* type above ST_SYN */
     SW_UTP_PARSE_EXT_TRUNCATED, /* an extension runs past the end */
-    SW_UTP_PARSE_SACK_LENGTH,   /* a selective ACK not a positive multiple of 4 */
+    SW_UTP_PARSE_SACK_LENGTH,   /* an empty selective ACK */
     SW_UTP_PARSE_EXT_TOO_MANY   /* more extensions than a sane packet carries */
 } sw_utp_parse_error;
 
@@ -91,8 +92,8 @@ size_t sw__utp_header_size(size_t sack_len);
 
 /* Writes h (and, if sack_len > 0, a selective ACK extension holding sack) to
  * out, which must have sw__utp_header_size(sack_len) bytes; h->extension is
- * ignored and set from sack_len. sack_len must be 0 or a multiple of 4 up to
- * SW_UTP_SACK_MAX_BYTES. Returns the bytes written. */
+ * ignored and set from sack_len. sack_len is 0 or up to
+ * SW_UTP_SACK_MAX_BYTES (cswarm's own are multiples of 4). Returns the bytes written. */
 size_t sw__utp_header_write(uint8_t *out, const sw_utp_header *h, const uint8_t *sack,
                             size_t sack_len);
 
