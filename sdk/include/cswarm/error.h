@@ -89,7 +89,12 @@ extern "C" {
     XX(DHT_CAS_MISMATCH, -20705, "dht: compare-and-swap sequence number mismatch")                 \
     XX(DHT_SEQ_OUTDATED, -20706, "dht: sequence number not newer than the stored one")             \
     XX(DHT_BAD_TOKEN, -20707, "dht: invalid or expired write token")                               \
-    XX(DHT_REMOTE_ERROR, -20708, "dht: the remote node answered with an error")
+    XX(DHT_REMOTE_ERROR, -20708, "dht: the remote node answered with an error")                    \
+    XX(PLUGIN_OPEN, -20800, "plugin: cannot open the module")                                      \
+    XX(PLUGIN_NO_ENTRY, -20801, "plugin: the module has no entry point")                           \
+    XX(PLUGIN_ABI, -20802, "plugin: built for another plugin ABI or build signature")              \
+    XX(PLUGIN_INIT, -20803, "plugin: its initialisation failed")                                   \
+    XX(PLUGIN_FAILED, -20804, "plugin: a hook failed; the plugin was disabled")
 
 typedef enum sw_errno {
 #define SW_ERR_DEFINE_(name, code, msg) SW_ERR_##name = (code),
