@@ -71,11 +71,18 @@ typedef int (*sw_utp_send_fn)(void *user, const struct sockaddr *to, const uint8
 /* A new incoming connection; the callee owns s (and must close it). The
  * socket is connected already; set data and start reading. */
 typedef void (*sw_utp_accept_fn)(void *user, sw_utp_socket *s);
+/* Optional. Called once the context has handed over a round of datagrams
+ * (after each dispatch pass and timer tick, and after sends made while a
+ * datagram was being received), so the owner can queue datagrams in send
+ * (returning 0) and write them together here with sendmmsg or UDP
+ * segmentation offload. */
+typedef void (*sw_utp_flush_fn)(void *user);
 
 typedef struct sw_utp_config {
     sw_utp_send_fn send;        /* required */
     sw_utp_accept_fn on_accept; /* NULL: refuse incoming SYNs */
-    void *user;                 /* passed to send and on_accept */
+    sw_utp_flush_fn flush;      /* NULL: every send goes out on its own */
+    void *user;                 /* passed to send, on_accept and flush */
 
     /* The utp_* session settings (same names, same units). */
     uint32_t target_delay_ms;    /* utp_target_delay */

@@ -196,9 +196,18 @@ void sw__utp_mark_dirty(sw_utp_socket *s)
     }
 }
 
+static void flush_sends(sw_utp_ctx *ctx)
+{
+    if (ctx->unflushed && ctx->cfg.flush) {
+        ctx->unflushed = false;
+        ctx->cfg.flush(ctx->cfg.user);
+    }
+}
+
 static void on_idle(uv_idle_t *h)
 {
     sw_utp_ctx *ctx = h->data;
+    ctx->in_dispatch = true;
     /* Take the current list; sockets dirtied while it runs wait for the next
      * pass, so an owner that writes from every callback cannot keep us here. */
     sw_utp_socket *s = ctx->dirty_head;
@@ -210,6 +219,8 @@ static void on_idle(uv_idle_t *h)
         sw__utp_socket_dispatch(s);
         s = next;
     }
+    ctx->in_dispatch = false;
+    flush_sends(ctx);
     if (!ctx->dirty_head && ctx->idle_active) {
         uv_idle_stop(&ctx->idle);
         ctx->idle_active = false;
@@ -222,8 +233,11 @@ static void on_tick(uv_timer_t *t)
 {
     sw_utp_ctx *ctx = t->data;
     uint64_t now = uv_now(ctx->loop);
+    ctx->in_dispatch = true;
     for (sw_utp_socket *s = ctx->all; s; s = s->next)
         sw__utp_socket_tick(s, now);
+    ctx->in_dispatch = false;
+    flush_sends(ctx);
 }
 
 static void on_retry(uv_timer_t *t)
@@ -271,6 +285,15 @@ int sw__utp_send_raw(sw_utp_ctx *ctx, sw_utp_socket *s, const struct sockaddr *t
     ctx->stats.packets_out++;
     if (rc < 0)
         ctx->stats.send_failures++;
+    if (ctx->cfg.flush && !ctx->unflushed) {
+        ctx->unflushed = true;
+        /* Sent from outside the dispatch (an answer to a received datagram,
+         * an abort): the next idle pass flushes it. */
+        if (!ctx->in_dispatch && !ctx->idle_active && !ctx->closing) {
+            uv_idle_start(&ctx->idle, on_idle);
+            ctx->idle_active = true;
+        }
+    }
     return rc;
 }
 
@@ -457,6 +480,7 @@ static void finish_close(sw_utp_ctx *ctx)
 {
     if (ctx->open_handles != 3 || uv_is_closing((uv_handle_t *)&ctx->tick))
         return;
+    flush_sends(ctx);
     uv_close((uv_handle_t *)&ctx->tick, on_handle_closed);
     uv_close((uv_handle_t *)&ctx->idle, on_handle_closed);
     uv_close((uv_handle_t *)&ctx->retry, on_handle_closed);

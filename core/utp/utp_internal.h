@@ -176,6 +176,8 @@ struct sw_utp_ctx {
     sw_utp_socket *all;
     sw_utp_socket *dirty_head, *dirty_tail;
     bool any_stalled;
+    bool unflushed;   /* datagrams sent since the last flush callback */
+    bool in_dispatch; /* inside the idle or tick callback (they flush at the end) */
     uint64_t rng;
     sw_utp_stats stats;
 };

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include <sys/resource.h>
+
 #include "utp_fixture.h"
 
 /* ---- one side of a transfer ---- */
@@ -304,25 +306,40 @@ static void test_small_exchange_and_close(void **state)
     xfer_free(&x);
 }
 
-static void run_bulk(size_t len, const sw_utp_config *cfg, const char *label)
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Sends len bytes from a to b and prints the rate and the CPU time both
+ * ends took together (they share this thread). */
+static void run_bulk(size_t len, const sw_utp_config *cfg, bool batch, bool gso, const char *label)
 {
     xfer x;
     xfer_setup(&x, len, 0, cfg, cfg);
+    x.e.a.batch = batch;
+    x.e.b.batch = batch;
+    x.e.a.gso = x.e.b.gso = gso;
     uint64_t t0 = uv_hrtime();
+    double cpu0 = cpu_seconds();
     connect_peer(&x.e, &x.pa);
     assert_true(utp_run_until(&x.e.loop, xfer_done, &x, 100000));
     double secs = (double)(x.pb.done_ns - t0) / 1e9;
+    double cpu = cpu_seconds() - cpu0;
     xfer_check(&x);
     assert_true(x.pb.eof);
     sw_utp_stats sa, sb;
     sw__utp_ctx_stats(x.e.a.ctx, &sa);
     sw__utp_ctx_stats(x.e.b.ctx, &sb);
-    printf("  %s: %zu MiB in %.3f s = %.1f MiB/s (packets out %llu, resent %llu, "
-           "timeouts %llu, loss %llu; acks back %llu)\n",
+    printf("  %s: %zu MiB in %.3f s = %.1f MiB/s, %.2f CPU s per GiB for both ends "
+           "(packets out %llu, resent %llu, timeouts %llu, loss %llu; acks back %llu)\n",
            label, len >> 20, secs, (double)len / (1 << 20) / secs,
-           (unsigned long long)sa.packets_out, (unsigned long long)sa.packet_resend,
-           (unsigned long long)sa.timeout, (unsigned long long)sa.packet_loss,
-           (unsigned long long)sb.packets_out);
+           cpu * 1024.0 / (double)(len >> 20), (unsigned long long)sa.packets_out,
+           (unsigned long long)sa.packet_resend, (unsigned long long)sa.timeout,
+           (unsigned long long)sa.packet_loss, (unsigned long long)sb.packets_out);
     assert_true(utp_run_until(&x.e.loop, no_sockets, &x.e, 5000));
     env_done(&x.e);
     xfer_free(&x);
@@ -331,7 +348,19 @@ static void run_bulk(size_t len, const sw_utp_config *cfg, const char *label)
 static void test_bulk_50mib(void **state)
 {
     (void)state;
-    run_bulk(50u << 20, NULL, "1400-byte packets");
+    run_bulk(50u << 20, NULL, false, false, "1400-byte packets");
+}
+
+static void test_bulk_batched(void **state)
+{
+    (void)state;
+    run_bulk(50u << 20, NULL, true, false, "1400-byte packets, sendmmsg per flush");
+}
+
+static void test_bulk_gso(void **state)
+{
+    (void)state;
+    run_bulk(50u << 20, NULL, true, true, "1400-byte packets, UDP GSO per flush");
 }
 
 static void test_bulk_large_packets(void **state)
@@ -341,7 +370,7 @@ static void test_bulk_large_packets(void **state)
     sw__utp_config_init(&c);
     c.loopback_packet_size = 16384;
     c.recv_buffer_size = 8u << 20;
-    run_bulk(50u << 20, &c, "16 KiB packets");
+    run_bulk(50u << 20, &c, false, false, "16 KiB packets");
 }
 
 static void test_impaired_both_ways(void **state)
@@ -374,6 +403,39 @@ static void test_impaired_both_ways(void **state)
     sw__utp_ctx_stats(x.e.a.ctx, &sa);
     assert_true(sa.packet_resend > 0);
     assert_true(sa.fast_retransmit > 0);
+    assert_true(utp_run_until(&x.e.loop, no_sockets, &x.e, 10000));
+    env_done(&x.e);
+    xfer_free(&x);
+}
+
+static void test_sequence_wrap(void **state)
+{
+    (void)state;
+    /* 200-byte datagrams: 14 MiB is about 81000 packets, more than the
+     * 16-bit sequence space, so both directions' numbers wrap (under loss
+     * and reordering, with selective ACKs spanning the wrap). */
+    sw_utp_config c;
+    sw__utp_config_init(&c);
+    c.loopback_packet_size = 200;
+    c.recv_buffer_size = 512u << 10;
+    c.min_timeout_ms = 100;
+    xfer x;
+    xfer_setup(&x, 14u << 20, 2u << 20, &c, &c);
+    x.e.a.drop_every = 101;
+    x.e.a.reorder_every = 13;
+    x.e.b.drop_every = 97;
+    x.e.b.batch = true; /* b's datagrams go out through the flush callback */
+    connect_peer(&x.e, &x.pa);
+    assert_true(utp_run_until(&x.e.loop, xfer_done, &x, 100000));
+    xfer_check(&x);
+    assert_int_equal(x.pa.received, 2u << 20);
+    sw_utp_stats sa, sb;
+    sw__utp_ctx_stats(x.e.a.ctx, &sa);
+    sw__utp_ctx_stats(x.e.b.ctx, &sb);
+    assert_true(sa.payload_pkts_out > 65536);
+    assert_true(sb.payload_pkts_out > 10000);
+    assert_true(sa.packet_resend > 0);
+    assert_true(x.e.b.flushes > 0);
     assert_true(utp_run_until(&x.e.loop, no_sockets, &x.e, 10000));
     env_done(&x.e);
     xfer_free(&x);
@@ -798,8 +860,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_exchange_and_close),
         cmocka_unit_test(test_bulk_50mib),
+        cmocka_unit_test(test_bulk_batched),
+        cmocka_unit_test(test_bulk_gso),
         cmocka_unit_test(test_bulk_large_packets),
         cmocka_unit_test(test_impaired_both_ways),
+        cmocka_unit_test(test_sequence_wrap),
         cmocka_unit_test(test_full_udp_socket),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_connect_timeout),

@@ -2,6 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+
 #include "utp_fixture.h"
 
 typedef struct queued_send {
@@ -13,6 +17,128 @@ static void on_queued_sent(uv_udp_send_t *req, int status)
 {
     (void)status;
     free(req);
+}
+
+#define BATCH_MAX 64
+
+typedef struct utp_batch {
+    unsigned count;
+    struct mmsghdr msgs[BATCH_MAX];
+    struct iovec iov[BATCH_MAX];
+    struct sockaddr_storage to[BATCH_MAX];
+    uint8_t *data[BATCH_MAX];
+} utp_batch;
+
+static int raw_send(utp_node *n, const struct sockaddr *to, const uint8_t *data, size_t len);
+
+/* How many queued datagrams from i on can go as one segmented send: same
+ * destination, all as long as the first (the last may be shorter). */
+static unsigned gso_run(const utp_batch *q, unsigned i)
+{
+    size_t seg = q->iov[i].iov_len, total = seg;
+    unsigned k = i + 1;
+    while (k < q->count && q->iov[k].iov_len <= seg && total + q->iov[k].iov_len <= 65000 &&
+           q->msgs[k].msg_hdr.msg_namelen == q->msgs[i].msg_hdr.msg_namelen &&
+           memcmp(&q->to[k], &q->to[i], q->msgs[i].msg_hdr.msg_namelen) == 0) {
+        total += q->iov[k].iov_len;
+        bool shorter = q->iov[k].iov_len < seg;
+        k++;
+        if (shorter)
+            break;
+    }
+    return k - i;
+}
+
+static unsigned gso_send(utp_node *n, int fd)
+{
+    utp_batch *q = n->queue;
+    unsigned done = 0;
+    while (done < q->count) {
+        unsigned run = gso_run(q, done);
+        struct msghdr mh = q->msgs[done].msg_hdr;
+        mh.msg_iov = &q->iov[done];
+        mh.msg_iovlen = run;
+        union {
+            char buf[CMSG_SPACE(sizeof(uint16_t))];
+            struct cmsghdr align;
+        } ctl;
+        if (run > 1) {
+            mh.msg_control = ctl.buf;
+            mh.msg_controllen = sizeof ctl.buf;
+            struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+            cm->cmsg_level = SOL_UDP;
+            cm->cmsg_type = UDP_SEGMENT;
+            cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t seg = (uint16_t)q->iov[done].iov_len;
+            memcpy(CMSG_DATA(cm), &seg, sizeof seg);
+        }
+        if (sendmsg(fd, &mh, MSG_DONTWAIT) < 0)
+            break;
+        done += run;
+    }
+    return done;
+}
+
+/* Writes the queued datagrams with sendmmsg (or segmentation offload);
+ * what the kernel refuses goes through libuv's queue. */
+static void batch_flush(utp_node *n)
+{
+    utp_batch *q = n->queue;
+    if (!q || q->count == 0)
+        return;
+    n->flushes++;
+    uv_os_fd_t fd;
+    unsigned done = 0;
+    if (n->gso && uv_fileno((uv_handle_t *)&n->udp, &fd) == 0) {
+        done = gso_send(n, fd);
+    } else if (uv_fileno((uv_handle_t *)&n->udp, &fd) == 0) {
+        while (done < q->count) {
+            int rc = sendmmsg(fd, q->msgs + done, q->count - done, MSG_DONTWAIT);
+            if (rc <= 0)
+                break;
+            done += (unsigned)rc;
+        }
+    }
+    for (unsigned i = 0; i < q->count; i++) {
+        if (i >= done)
+            raw_send(n, (struct sockaddr *)&q->to[i], q->data[i], q->iov[i].iov_len);
+        free(q->data[i]);
+    }
+    q->count = 0;
+}
+
+static int batch_send(utp_node *n, const struct sockaddr *to, const uint8_t *data, size_t len)
+{
+    if (!n->queue) {
+        n->queue = calloc(1, sizeof *n->queue);
+        if (!n->queue)
+            return UV_ENOBUFS;
+    }
+    utp_batch *q = n->queue;
+    if (q->count == BATCH_MAX)
+        batch_flush(n);
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return UV_ENOBUFS;
+    memcpy(copy, data, len);
+    unsigned i = q->count++;
+    q->data[i] = copy;
+    q->iov[i].iov_base = copy;
+    q->iov[i].iov_len = len;
+    size_t salen =
+        to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    memcpy(&q->to[i], to, salen);
+    q->msgs[i].msg_hdr = (struct msghdr){.msg_name = &q->to[i],
+                                         .msg_namelen = (socklen_t)salen,
+                                         .msg_iov = &q->iov[i],
+                                         .msg_iovlen = 1};
+    n->bytes_out += len;
+    return 0;
+}
+
+static void node_flush(void *user)
+{
+    batch_flush(user);
 }
 
 /* Sends now, or queues behind the kernel's buffer (like a session that lets
@@ -78,7 +204,7 @@ static int node_send(void *user, const struct sockaddr *to, const uint8_t *data,
             return 0;
         }
     }
-    int rc = raw_send(n, to, data, len);
+    int rc = n->batch ? batch_send(n, to, data, len) : raw_send(n, to, data, len);
     if (n->dup_every && k % n->dup_every == 0) {
         n->duplicated++;
         raw_send(n, to, data, len);
@@ -149,6 +275,7 @@ int utp_node_init(utp_node *n, uv_loop_t *loop, const sw_utp_config *cfg,
     else
         sw__utp_config_init(&c);
     c.send = node_send;
+    c.flush = node_flush;
     c.on_accept = on_accept ? node_accept : NULL;
     c.user = n;
     if (rc == 0)
@@ -166,6 +293,13 @@ static void on_ctx_closed(void *user)
 {
     utp_node *n = user;
     n->ctx_closed = true;
+    /* The context sends nothing more: drop what was never flushed. */
+    if (n->queue) {
+        for (unsigned i = 0; i < n->queue->count; i++)
+            free(n->queue->data[i]);
+        free(n->queue);
+        n->queue = NULL;
+    }
 }
 
 static void on_udp_closed(uv_handle_t *h)

@@ -33,6 +33,14 @@ struct utp_node {
     uint64_t sends, dropped, reordered, duplicated, refused;
     uint64_t datagrams_in, bytes_out;
 
+    /* batch: datagrams are queued by the send callback and written with one
+     * sendmmsg per flush (the context's flush callback). */
+    bool batch;
+    bool gso; /* with batch: runs of equal-size datagrams to one address go
+               * out as one UDP_SEGMENT send */
+    struct utp_batch *queue;
+    uint64_t flushes;
+
     uint8_t *held; /* a datagram held back: sent after the next or in 5 ms */
     size_t held_len;
     struct sockaddr_storage held_to;
