@@ -413,6 +413,8 @@ bool sw__peer_conn_outgoing(const sw_peer_conn *pc);
 bool sw__peer_conn_upload_only(const sw_peer_conn *pc);
 unsigned sw__peer_conn_features(const sw_peer_conn *pc);
 bool sw__peer_conn_is_active(const sw_peer_conn *pc);
+/* It has every piece (or said have_all). */
+bool sw__peer_conn_is_seed(const sw_peer_conn *pc);
 sw_socket_type sw__peer_conn_socket_type(const sw_peer_conn *pc);
 /* Queues an extended message (ext_id as the peer gave it) and sends it. */
 int sw__peer_conn_send_extended(sw_peer_conn *pc, uint8_t ext_id, const uint8_t *payload,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin_int.h"
 #include "session_int.h"
 
 static const char digits36[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -77,6 +78,7 @@ static void on_tick(uv_timer_t *t)
     sw__peer_env_tick(&ses->env);
     for (sw_torrent *tor = ses->torrents; tor; tor = tor->next)
         sw__torrent_tick(tor, dt);
+    sw__plugin_tick(ses);
 }
 
 static void on_disk_closed(void *user)
@@ -94,8 +96,11 @@ static void shutdown_step(sw_session *ses)
 {
     if (ses->disk_closing)
         return;
-    if (ses->live_torrents > 0 || sw__peer_env_live_conns(&ses->env) > 0)
+    if (ses->live_torrents > 0 || sw__peer_env_live_conns(&ses->env) > 0 || sw__plugin_busy(ses))
         return;
+    /* Every torrent and connection is gone: the plugins' session level
+     * ends last. */
+    sw__plugin_session_close(ses);
     ses->disk_closing = true;
     uv_timer_stop(&ses->shutdown_poll);
     sw__disk_pool_close(ses->disk, on_disk_closed, ses);
@@ -204,6 +209,7 @@ fail_loop:
 
 static void free_session(sw_session *ses)
 {
+    sw__plugin_registry_free(ses);
     sw__alert_queue_free(ses->alerts);
     sw_settings_free(ses->settings);
     free(ses->id_buckets);
@@ -270,6 +276,8 @@ int sw_session_new(const sw_session_params *p, sw_session **ses_out)
     ses->env.on_event = sw__session_peer_event;
     ses->env.wants_event = sw__session_wants_event;
     ses->env.ctx = ses;
+    ses->env.ext = &sw__plugin_peer_ext_hooks;
+    ses->env.ext_ctx = ses;
     ses->env.last_unchoke_ms = ses->env.now_ms;
     ses->env.last_optimistic_ms = ses->env.now_ms;
     rc = uv_thread_create(&ses->thread, net_thread, ses);
@@ -286,6 +294,10 @@ int sw_session_new(const sw_session_params *p, sw_session **ses_out)
     while (!ses->started)
         uv_cond_wait(&ses->cv, &ses->mu);
     uv_mutex_unlock(&ses->mu);
+    /* A default plugin that fails is disabled with an alert; the session
+     * goes on without it. */
+    if (p->flags & SW_SESSION_ADD_DEFAULT_PLUGINS)
+        sw__plugin_add_defaults(ses);
     *ses_out = ses;
     return 0;
 fail:

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "plugin_int.h"
 #include "session_int.h"
 
 bool sw__session_wants(sw_session *ses, sw_alert_type type)
@@ -13,6 +14,8 @@ bool sw__session_wants(sw_session *ses, sw_alert_type type)
 
 void sw__session_post_alert(sw_session *ses, sw_alert *a)
 {
+    if (ses->plugins)
+        sw__plugin_on_alert(ses, a);
     sw__alert_queue_post(ses->alerts, a);
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin_int.h"
 #include "session_int.h"
 
 /* ---- the torrent table ---- */
@@ -733,6 +734,8 @@ static int save_state_fn(sw_session *ses, void *arg)
     if (rc == 0)
         rc = sw_settings_save(ses->settings, a->flags, 0, enc);
     if (rc == 0)
+        rc = sw__plugin_save_state(ses, enc);
+    if (rc == 0)
         rc = sw_benc_end(enc);
     if (rc == 0)
         rc = sw_benc_finish(enc, &a->buf, &a->len);
@@ -777,6 +780,8 @@ static int load_state_fn(sw_session *ses, void *arg)
     } else if (!sw_bnode_is(sw_bdoc_root(doc), SW_BNODE_DICT)) {
         rc = SW_ERR_INVALID_ARG;
     }
+    if (rc == 0)
+        sw__plugin_load_state(ses, sw_bdoc_root(doc));
     sw_bdoc_free(doc);
     return rc;
 }

@@ -106,8 +106,14 @@ struct sw_torrent {
     uint64_t active_ms, seeding_ms, finished_ms;
     uint64_t last_time_tick;
     void *userdata;
+    struct sw_plugin_attach *plugins;      /* plugin contexts (plugin_int.h) */
+    struct sw_torrent_trackers *trackers; /* trackers added after the .torrent's */
 };
 
+/* The swarm callbacks of every torrent (torrent.c). */
+extern const sw_swarm_ops sw__torrent_swarm_ops;
+/* Sums pad-file bytes per piece once the metadata is known. */
+void sw__torrent_compute_padding(sw_torrent *t);
 /* Creates a torrent (network thread). On failure err (may be NULL) says
  * why. */
 int sw__torrent_new(sw_session *ses, const sw_add_torrent_params *p, sw_torrent **t_out,
@@ -178,6 +184,7 @@ struct sw_session {
     uint64_t last_tick_ms;
     sw_fingerprint fingerprint;
     unsigned flags;
+    struct sw_plugin_registry *plugins; /* plugin_int.h; NULL until one is added */
 };
 
 struct sw_session_proxy {

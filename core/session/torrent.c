@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "plugin_int.h"
 #include "session_int.h"
 
 static void maybe_free(sw_torrent *t);
@@ -53,12 +54,13 @@ void sw__torrent_set_state(sw_torrent *t, sw_torrent_state st)
     t->state = st;
     t->state_dirty = true;
     sw_alert *a = sw__session_torrent_alert(t->ses, t, SW_ALERT_STATE_CHANGED, false);
-    if (!a)
-        return;
-    a->payload.state_changed.state = st;
-    a->payload.state_changed.prev_state = prev;
-    sw__alert_set_message(a, "%s: state changed to %s", t->name, sw_torrent_state_name(st));
-    sw__session_post_alert(t->ses, a);
+    if (a) {
+        a->payload.state_changed.state = st;
+        a->payload.state_changed.prev_state = prev;
+        sw__alert_set_message(a, "%s: state changed to %s", t->name, sw_torrent_state_name(st));
+        sw__session_post_alert(t->ses, a);
+    }
+    sw__plugin_torrent_state(t, st);
 }
 
 static char *file_path(sw_torrent *t, int file)
@@ -131,6 +133,7 @@ static void on_piece_passed(void *owner, int piece)
         sw__alert_set_message(a, "%s: piece %d passed", t->name, piece);
         sw__session_post_alert(t->ses, a);
     }
+    sw__plugin_torrent_piece(t, piece, true);
 }
 
 static void on_piece_failed(void *owner, int piece)
@@ -143,6 +146,7 @@ static void on_piece_failed(void *owner, int piece)
         sw__alert_set_message(a, "%s: piece %d failed its hash check", t->name, piece);
         sw__session_post_alert(t->ses, a);
     }
+    sw__plugin_torrent_piece(t, piece, false);
 }
 
 static void on_finished(void *owner)
@@ -176,13 +180,19 @@ static void on_seed_mode_failed(void *owner, int piece)
     sw__torrent_start_check(t, false);
 }
 
-static const sw_swarm_ops swarm_ops = {
+static void on_peer_added(void *owner, const sw_endpoint *ep, uint8_t source)
+{
+    sw__plugin_torrent_add_peer(owner, ep, source);
+}
+
+const sw_swarm_ops sw__torrent_swarm_ops = {
     .piece_passed = on_piece_passed,
     .piece_failed = on_piece_failed,
     .finished = on_finished,
     .disk_error = on_disk_error,
     .released = on_released,
     .seed_mode_failed = on_seed_mode_failed,
+    .peer_added = on_peer_added,
 };
 
 /* ---- checking ---- */
@@ -225,6 +235,7 @@ static void on_checked(sw_disk_result *res, void *user)
     else
         sw__torrent_set_state(t, SW_TORRENT_DOWNLOADING);
     post_simple(t, SW_ALERT_TORRENT_CHECKED, "files checked");
+    sw__plugin_torrent_files_checked(t);
     if (finished) {
         if (!t->completed_time)
             t->completed_time = (int64_t)time(NULL);
@@ -273,7 +284,7 @@ static int fail(sw_error_detail *err, int code, const char *msg)
     return code;
 }
 
-static void compute_padding(sw_torrent *t)
+void sw__torrent_compute_padding(sw_torrent *t)
 {
     const sw_torrent_info *ti = t->ti;
     int nfiles = sw_torrent_info_num_files(ti);
@@ -303,9 +314,7 @@ int sw__torrent_new(sw_session *ses, const sw_add_torrent_params *p, sw_torrent 
                     sw_error_detail *err)
 {
     if (!p->ti)
-        return fail(err, SW_ERR_NOT_SUPPORTED,
-                    "adding a torrent by info-hash or magnet link needs metadata from peers, "
-                    "which is not supported yet");
+        return sw__torrent_new_magnet(ses, p, t_out, err);
     if (!p->save_path || !*p->save_path)
         return fail(err, SW_ERR_INVALID_ARG, "no save path");
     const sw_info_hashes *hashes = sw_torrent_info_hashes(p->ti);
@@ -378,7 +387,7 @@ int sw__torrent_new(sw_session *ses, const sw_add_torrent_params *p, sw_torrent 
         fail(err, rc, "cannot set up storage");
         goto fail_free;
     }
-    rc = sw__swarm_init(&t->swarm, &ses->env, t->ti, t->storage, &swarm_ops, t);
+    rc = sw__swarm_init(&t->swarm, &ses->env, t->ti, t->storage, &sw__torrent_swarm_ops, t);
     if (rc < 0) {
         fail(err, rc, "out of memory");
         goto fail_free;
@@ -387,12 +396,13 @@ int sw__torrent_new(sw_session *ses, const sw_add_torrent_params *p, sw_torrent 
     sw__swarm_set_config(&t->swarm, &t->cfg);
     if (t->resume)
         sw__torrent_load_resume_peers(t, t->resume, t->resume_len);
-    compute_padding(t);
+    sw__torrent_compute_padding(t);
     sw__torrent_apply_file_priorities(t);
     t->id = ses->next_torrent_id++;
     t->state = SW_TORRENT_QUEUED_FOR_CHECKING;
     sw__session_link(ses, t);
     ses->live_torrents++;
+    sw__plugin_torrent_added(t);
     if (t->seed_mode && sw__swarm_set_seed_mode(&t->swarm, true) == 0) {
         t->checked = true;
         t->completed_time = t->added_time;
@@ -427,8 +437,11 @@ static void maybe_free(sw_torrent *t)
     if (!t->removed || !t->swarm_released || t->pending_jobs > 0)
         return;
     sw_session *ses = t->ses;
+    sw__plugin_torrent_free(t);
+    sw__torrent_trackers_free(t);
     sw__swarm_free(&t->swarm);
-    sw__disk_storage_unref(t->storage);
+    if (t->storage) /* NULL for a magnet that never got its metadata */
+        sw__disk_storage_unref(t->storage);
     sw_torrent_info_unref(t->ti);
     free(t->name);
     free(t->save_path);
@@ -476,8 +489,9 @@ void sw__torrent_remove(sw_torrent *t, unsigned flags)
         sw__alert_set_message(a, "%s: removed", t->name);
         sw__session_post_alert(ses, a);
     }
-    sw__disk_storage_abort(t->storage);
-    if (flags & SW_REMOVE_DELETE_FILES) {
+    if (t->storage)
+        sw__disk_storage_abort(t->storage);
+    if ((flags & SW_REMOVE_DELETE_FILES) && t->storage) {
         t->pending_jobs++;
         int rc = sw__disk_delete_files(t->storage, on_deleted, t);
         if (rc < 0) {

@@ -32,6 +32,14 @@ static int call(sw_torrent_handle h, torrent_fn fn, void *arg)
     return sw__session_run(h.session, run_torrent_call, &c);
 }
 
+/* For what a torrent added from a magnet link cannot do before it has its
+ * metadata. */
+#define NEED_METADATA(t)                                                                           \
+    do {                                                                                           \
+        if (!(t)->ti)                                                                              \
+            return SW_ERR_NOT_READY;                                                               \
+    } while (0)
+
 static int nop(sw_torrent *t, void *arg)
 {
     (void)t;
@@ -98,6 +106,7 @@ typedef struct progress_result {
 
 static int do_file_progress(sw_torrent *t, void *arg)
 {
+    NEED_METADATA(t);
     progress_result *o = arg;
     o->n = (size_t)t->num_files;
     o->v = calloc(o->n ? o->n : 1, sizeof *o->v);
@@ -123,6 +132,7 @@ int sw_torrent_get_file_progress(sw_torrent_handle h, int64_t **bytes_out, size_
 
 static int do_info(sw_torrent *t, void *arg)
 {
+    NEED_METADATA(t);
     *(sw_torrent_info **)arg = sw_torrent_info_ref(t->ti);
     return 0;
 }
@@ -136,7 +146,7 @@ int sw_torrent_get_info(sw_torrent_handle h, sw_torrent_info **ti_out)
 
 static int do_save_path(sw_torrent *t, void *arg)
 {
-    char *p = sw__disk_storage_save_path(t->storage);
+    char *p = t->storage ? sw__disk_storage_save_path(t->storage) : strdup(t->save_path);
     if (!p)
         return SW_ERR_NOMEM;
     *(char **)arg = p;
@@ -229,6 +239,7 @@ int sw_torrent_resume(sw_torrent_handle h)
 
 static int do_recheck(sw_torrent *t, void *arg)
 {
+    NEED_METADATA(t);
     (void)arg;
     t->error = 0;
     t->error_file = -1;
@@ -285,6 +296,7 @@ typedef struct prio_arg {
 
 static int do_piece_priority(sw_torrent *t, void *arg)
 {
+    NEED_METADATA(t);
     prio_arg *a = arg;
     int p = sw__picker_piece_priority(t->swarm.picker, a->index);
     if (p < 0)
@@ -320,6 +332,7 @@ static int after_piece_priorities(sw_torrent *t)
 
 static int do_set_piece_priority(sw_torrent *t, void *arg)
 {
+    NEED_METADATA(t);
     prio_arg *a = arg;
     if (a->priority < 0 || a->priority > 7 || a->index < 0 || a->index >= t->swarm.num_pieces)
         return SW_ERR_INVALID_ARG;
@@ -338,6 +351,7 @@ int sw_torrent_set_piece_priority(sw_torrent_handle h, int piece, int priority)
 
 static int do_prioritize_pieces(sw_torrent *t, void *arg)
 {
+    NEED_METADATA(t);
     prio_arg *a = arg;
     if (a->n != (size_t)t->swarm.num_pieces)
         return SW_ERR_INVALID_ARG;
@@ -357,6 +371,7 @@ int sw_torrent_prioritize_pieces(sw_torrent_handle h, const uint8_t *priorities,
 
 static int do_get_piece_priorities(sw_torrent *t, void *arg)
 {
+    NEED_METADATA(t);
     prio_arg *a = arg;
     a->n = (size_t)t->swarm.num_pieces;
     a->out = malloc(a->n);
@@ -402,6 +417,7 @@ int sw_torrent_file_priority(sw_torrent_handle h, int file, int *priority_out)
 
 static int do_set_file_priority(sw_torrent *t, void *arg)
 {
+    NEED_METADATA(t);
     prio_arg *a = arg;
     if (a->index < 0 || a->index >= t->num_files || a->priority < 0 || a->priority > 7)
         return SW_ERR_INVALID_ARG;
@@ -417,6 +433,7 @@ int sw_torrent_set_file_priority(sw_torrent_handle h, int file, int priority)
 
 static int do_prioritize_files(sw_torrent *t, void *arg)
 {
+    NEED_METADATA(t);
     prio_arg *a = arg;
     if (a->n != (size_t)t->num_files)
         return SW_ERR_INVALID_ARG;
@@ -585,6 +602,7 @@ static void on_moved(sw_disk_result *res, void *user)
 
 static int do_move(sw_torrent *t, void *arg)
 {
+    NEED_METADATA(t);
     storage_arg *a = arg;
     t->pending_jobs++;
     int rc = sw__disk_move_storage(t->storage, a->path, (sw_move_flags)a->flags, on_moved, t);
@@ -629,6 +647,7 @@ static void on_renamed(sw_disk_result *res, void *user)
 
 static int do_rename(sw_torrent *t, void *arg)
 {
+    NEED_METADATA(t);
     storage_arg *a = arg;
     if (a->index < 0 || a->index >= t->num_files)
         return SW_ERR_INVALID_ARG;

@@ -124,7 +124,7 @@ int sw__torrent_save_resume(sw_torrent *t)
 {
     sw_session *ses = t->ses;
     int rc = 0;
-    if (!t->checked || t->check_running)
+    if (!t->checked || t->check_running || !t->storage)
         rc = SW_ERR_NOT_READY;
     if (rc == 0) {
         t->pending_jobs++;

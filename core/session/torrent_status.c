@@ -32,7 +32,7 @@ void sw__torrent_status(sw_torrent *t, sw_torrent_status *st)
     st->seed_mode = t->seed_mode && t->swarm.seed_mode;
     st->is_finished = t->state == SW_TORRENT_FINISHED || t->state == SW_TORRENT_SEEDING;
     st->is_seeding = t->state == SW_TORRENT_SEEDING;
-    st->has_metadata = true;
+    st->has_metadata = t->ti != NULL;
     st->need_save_resume = t->need_save_resume;
     st->error = t->error;
     st->error_file = t->error ? t->error_file : -1;
@@ -40,7 +40,7 @@ void sw__torrent_status(sw_torrent *t, sw_torrent_status *st)
 
     const sw_swarm *sw = &t->swarm;
     st->num_pieces_total = sw->num_pieces;
-    st->total_size = sw_torrent_info_total_size(t->ti) - t->pad_total;
+    st->total_size = t->ti ? sw_torrent_info_total_size(t->ti) - t->pad_total : 0;
     for (int i = 0; i < sw->num_pieces; i++) {
         bool have = sw__bitfield_get(&sw->have, (uint32_t)i);
         bool wanted = sw__picker_piece_priority(sw->picker, i) > 0;
@@ -64,7 +64,7 @@ void sw__torrent_status(sw_torrent *t, sw_torrent_status *st)
     } else if (st->total_wanted > 0) {
         st->progress_ppm = (int)(st->total_wanted_done * 1000000 / st->total_wanted);
     } else {
-        st->progress_ppm = t->checked ? 1000000 : 0;
+        st->progress_ppm = t->checked && t->ti ? 1000000 : 0;
     }
     st->progress = (float)st->progress_ppm / 1000000.0f;
 

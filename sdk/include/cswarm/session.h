@@ -52,7 +52,8 @@ SW_API void sw_fingerprint_init(sw_fingerprint *fp);
 SW_API int sw_fingerprint_format(const sw_fingerprint *fp, char out[9]);
 
 enum sw_session_flags {
-    /* Load the standard plugins (none exist yet: accepted and ignored). */
+    /* Load the standard plugins from the built-in registry: ut_metadata,
+     * ut_pex, smart_ban and lt_tex (see sw_session_add_builtin_plugin). */
     SW_SESSION_ADD_DEFAULT_PLUGINS = 1u << 0,
     /* Start DHT, LSD, UPnP and NAT-PMP as settings allow (none exist yet). */
     SW_SESSION_START_DEFAULT_FEATURES = 1u << 1,
@@ -150,8 +151,10 @@ typedef enum sw_storage_mode_t {
 typedef struct sw_add_torrent_params {
     uint32_t struct_size;
     sw_torrent_info *ti; /* borrowed; the session takes its own reference */
-    /* Only the info-hash (ti NULL): needs metadata from peers, which is not
-     * supported yet (SW_ERR_NOT_SUPPORTED). */
+    /* Only the info-hash (ti NULL), as from a magnet link: the torrent
+     * starts in state downloading_metadata and needs a plugin that fetches
+     * the metadata from peers (ut_metadata), then checks its files and goes
+     * on as if added from a .torrent (a metadata_received alert). */
     sw_sha1 info_hash;
     const char *name;        /* optional */
     const char *save_path;   /* required */
@@ -289,6 +292,39 @@ SW_API int sw_session_save_state(sw_session *ses, uint32_t flags, uint8_t **buf_
 /* Loads state saved by sw_session_save_state (settings of other categories
  * than flags are ignored) and applies it. */
 SW_API int sw_session_load_state(sw_session *ses, const void *buf, size_t len, uint32_t flags);
+
+/* ---- plugins (writing one: plugin.h) ---- */
+
+struct sw_host;
+struct sw_plugin_desc;
+/* A plugin's entry point (plugin.h's sw_plugin_init_fn). */
+typedef int (*sw_session_plugin_init_fn)(const struct sw_host *host, struct sw_plugin_desc *out,
+                                         char **errmsg);
+
+/* Adds a plugin compiled into the program: init is called on the network
+ * thread and the plugin joins the session (and its torrents). On failure
+ * (init refused, ABI mismatch, duplicate name) nothing is added, err_out
+ * (may be NULL) says why and a plugin_error alert is posted; on success a
+ * plugin_loaded alert. */
+SW_API int sw_session_add_extension(sw_session *ses, sw_session_plugin_init_fn init,
+                                    sw_error_detail *err_out);
+/* Loads a plugin from a file: a shared object (dlopen with RTLD_NOW |
+ * RTLD_LOCAL; entry point sw_plugin_<name>_init from the file name, else
+ * sw_plugin_init). A name without '/' is looked up in the folders of the
+ * plugin_search_path setting (as NAME, NAME.so and libNAME.so). ".lua"
+ * files are refused with SW_ERR_NOT_SUPPORTED until scripting is built in.
+ * Errors: SW_ERR_PLUGIN_OPEN, SW_ERR_PLUGIN_NO_ENTRY, SW_ERR_PLUGIN_ABI,
+ * SW_ERR_PLUGIN_INIT, SW_ERR_NOT_FOUND, SW_ERR_EXISTS, as for
+ * sw_session_add_extension. */
+SW_API int sw_session_load_plugin(sw_session *ses, const char *path, sw_error_detail *err_out);
+/* Adds a plugin of the built-in registry by name (no dlopen). */
+SW_API int sw_session_add_builtin_plugin(sw_session *ses, const char *name,
+                                         sw_error_detail *err_out);
+/* The names in the built-in registry: the i-th, or NULL past the end. */
+SW_API const char *sw_builtin_plugin_name(size_t i);
+/* The names of the plugins active in the session, in the order they were
+ * added, as one malloc'd comma-separated string. */
+SW_API int sw_session_plugin_names(sw_session *ses, char **names_out);
 
 #ifdef __cplusplus
 }
