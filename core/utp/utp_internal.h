@@ -21,6 +21,9 @@
 /* Sends refused with UV_EAGAIN are retried after this long (ms) unless the
  * owner calls sw__utp_ctx_writable first. */
 #define UTP_STALL_RETRY_MS 1u
+/* Most packets one socket sends in one dispatch pass: a large window is
+ * spread over loop iterations, interleaved with reading and other sockets. */
+#define UTP_MAX_BURST 64u
 /* Duplicate ACKs (or selectively ACKed packets past a hole) before a packet
  * counts as lost (BEP 29). */
 #define UTP_DUP_ACK_LIMIT 3u

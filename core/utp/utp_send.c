@@ -236,7 +236,13 @@ static void hold_partial(sw_utp_socket *s)
 
 static void send_data(sw_utp_socket *s)
 {
-    for (;;) {
+    for (unsigned burst = 0;; burst++) {
+        if (burst == UTP_MAX_BURST) {
+            /* Let the loop read (ACKs, other sockets) before going on; the
+             * next dispatch pass continues from here. */
+            sw__utp_mark_dirty(s);
+            return;
+        }
         if (s->resend_count) {
             utp_out_pkt *p = first_resend(s);
             if (!p) {
