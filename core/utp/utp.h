@@ -33,6 +33,19 @@
  * registered it (deferred to the context's dispatch, an idle handle), and the
  * close callback is the last one a socket makes.
  *
+ * Wiring it up. The session: one context per UDP socket, cfg.send writing
+ * with uv_udp_try_send (on UV_EAGAIN either queue the datagram or return
+ * UV_EAGAIN and call sw__utp_ctx_writable when the socket drains),
+ * optionally cfg.flush for sendmmsg / UDP GSO; every received datagram goes
+ * to sw__utp_on_packet first, then to the DHT and the UDP tracker client;
+ * sw__utp_config_from_settings on start and on settings changes
+ * (sw__utp_ctx_set_config); cfg.on_accept NULL when enable_incoming_utp is
+ * off. core/net, as an sw_stream of type SW_SOCKET_UTP: read_start ->
+ * sw__utp_read_start with adapters forwarding to the stream's
+ * alloc_cb/read_cb, read_stop -> sw__utp_read_stop, write -> sw__utp_write,
+ * close -> sw__utp_close, write_queue_size -> sw__utp_write_queue_size,
+ * remote -> sw__utp_socket_remote; the wrapper sits in the socket's data.
+ *
  * Threading: everything here runs on the thread of the loop the context was
  * created on (the network thread). */
 #ifndef SW_CORE_UTP_H
