@@ -112,7 +112,13 @@ bool sw__utp_cc_on_ack(sw_utp_cc *cc, const sw_utp_cc_params *p, uint32_t acked_
     int64_t target = p->target_delay_us ? p->target_delay_us : 1;
     bool above = (int64_t)delay_us >= target;
     if (above && cc->slow_start) {
-        cc->ssthresh = sw__utp_cc_window(cc) / 2;
+        /* The window doubled during the round trip this sample took to come
+         * back: the half before it is the one that reached the target. */
+        cc->cwnd_fp /= 2;
+        int64_t floor = (int64_t)p->packet_bytes * FP_ONE;
+        if (cc->cwnd_fp < floor)
+            cc->cwnd_fp = floor;
+        cc->ssthresh = sw__utp_cc_window(cc);
         cc->slow_start = false;
     }
     /* Only a window the sender fills says anything about the path; an

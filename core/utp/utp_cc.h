@@ -71,7 +71,8 @@ uint32_t sw__utp_cc_window(const sw_utp_cc *cc);
  * delay, in_flight_before the bytes in flight before the ACK and
  * in_flight_after what is left. Grows or shrinks the window:
  *   gain = gain_bytes * (target - delay) / target * acked / in_flight_before
- * and in slow start by acked_bytes, until the delay reaches the target or the
+ * and in slow start by acked_bytes, until the delay reaches the target (the
+ * window then halves: it doubled while that sample was on its way) or the
  * window passes ssthresh. A window the sender does not fill does not grow.
  * Returns true when the sample was above target. */
 bool sw__utp_cc_on_ack(sw_utp_cc *cc, const sw_utp_cc_params *p, uint32_t acked_bytes,

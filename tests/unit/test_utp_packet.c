@@ -311,11 +311,12 @@ static void test_cc_slow_start(void **state)
     assert_int_equal(sw__utp_cc_window(&cc), 20000);
     assert_false(sw__utp_cc_on_ack(&cc, &p, 20000, 10000, 20000, 0));
     assert_int_equal(sw__utp_cc_window(&cc), 40000);
-    /* The first sample at the target ends slow start (ssthresh = half). */
-    assert_true(sw__utp_cc_on_ack(&cc, &p, 1000, 100000, 40000, 39000));
+    /* The first sample at the target ends slow start and halves the window
+     * (on target: no further change). */
+    assert_true(sw__utp_cc_on_ack(&cc, &p, 1000, 100000, 40000, 19000));
     assert_false(cc.slow_start);
     assert_int_equal(cc.ssthresh, 20000);
-    assert_int_equal(sw__utp_cc_window(&cc), 40000); /* on target: no change */
+    assert_int_equal(sw__utp_cc_window(&cc), 20000);
     /* While the window is small the linear gain may beat doubling. */
     sw__utp_cc_init(&cc, 2000);
     sw__utp_cc_on_ack(&cc, &p, 2000, 0, 2000, 0);

@@ -441,6 +441,73 @@ static void test_sequence_wrap(void **state)
     xfer_free(&x);
 }
 
+typedef struct delay_probe {
+    xfer *x;
+    uv_timer_t timer;
+    double sum_ms;
+    int samples;
+    double max_ms;
+    uint32_t max_cwnd;
+} delay_probe;
+
+static void on_delay_sample(uv_timer_t *t)
+{
+    delay_probe *d = t->data;
+    xfer *x = d->x;
+    if (!x->pa.s || x->pa.written == x->pa.out_len)
+        return;
+    double q = utp_node_queue_delay_ms(&x->e.a);
+    d->sum_ms += q;
+    d->samples++;
+    if (q > d->max_ms)
+        d->max_ms = q;
+    sw_utp_socket_info ia;
+    sw__utp_socket_info(x->pa.s, &ia);
+    if (ia.cwnd > d->max_cwnd)
+        d->max_cwnd = ia.cwnd;
+}
+
+static void test_ledbat_holds_target_delay(void **state)
+{
+    (void)state;
+    /* a sends through a 2 MiB/s bottleneck with an unbounded queue. A
+     * loss-based sender would fill the queue up to the receive window (2 MiB,
+     * a second of delay); LEDBAT keeps the queueing delay near its target
+     * while still using the link. */
+    sw_utp_config c;
+    sw__utp_config_init(&c);
+    c.target_delay_ms = 50;
+    xfer x;
+    xfer_setup(&x, 6u << 20, 0, &c, &c);
+    x.e.a.rate_bps = 2u << 20;
+    delay_probe d = {.x = &x};
+    uv_timer_init(&x.e.loop, &d.timer);
+    d.timer.data = &d;
+    uv_timer_start(&d.timer, on_delay_sample, 1000, 20); /* after a second of warm-up */
+    uint64_t t0 = uv_hrtime();
+    connect_peer(&x.e, &x.pa);
+    assert_true(utp_run_until(&x.e.loop, xfer_done, &x, 30000));
+    double secs = (double)(x.pb.done_ns - t0) / 1e9;
+    uv_close((uv_handle_t *)&d.timer, NULL);
+    xfer_check(&x);
+    double mean = d.samples ? d.sum_ms / d.samples : 0;
+    sw_utp_stats sa;
+    sw__utp_ctx_stats(x.e.a.ctx, &sa);
+    printf("  2 MiB/s bottleneck, 50 ms target: %.2f MiB/s, queueing delay mean %.1f ms, "
+           "max %.1f ms over %d samples, largest cwnd %u, samples above/below target "
+           "%llu/%llu\n",
+           6.0 / secs, mean, d.max_ms, d.samples, d.max_cwnd,
+           (unsigned long long)sa.samples_above_target,
+           (unsigned long long)sa.samples_below_target);
+    assert_true(d.samples > 20);
+    assert_true(mean > 25 && mean < 80);
+    assert_true(d.max_ms < 150);
+    assert_true(6.0 / secs > 1.5); /* still uses most of the link */
+    assert_true(sa.samples_above_target > 0);
+    env_done(&x.e);
+    xfer_free(&x);
+}
+
 static void test_full_udp_socket(void **state)
 {
     (void)state;
@@ -865,6 +932,7 @@ int main(void)
         cmocka_unit_test(test_bulk_large_packets),
         cmocka_unit_test(test_impaired_both_ways),
         cmocka_unit_test(test_sequence_wrap),
+        cmocka_unit_test(test_ledbat_holds_target_delay),
         cmocka_unit_test(test_full_udp_socket),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_connect_timeout),

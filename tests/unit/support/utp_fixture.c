@@ -30,6 +30,87 @@ typedef struct utp_batch {
 } utp_batch;
 
 static int raw_send(utp_node *n, const struct sockaddr *to, const uint8_t *data, size_t len);
+static int wire_send(utp_node *n, const struct sockaddr *to, const uint8_t *data, size_t len);
+
+/* ---- the bottleneck link ---- */
+
+typedef struct link_pkt {
+    struct link_pkt *next;
+    struct sockaddr_storage to;
+    size_t len;
+    uint8_t data[];
+} link_pkt;
+
+typedef struct utp_link {
+    uv_timer_t timer;
+    link_pkt *head, *tail;
+    uint64_t queued;
+    uint64_t last_ns;
+    double credit; /* bytes the link may send now */
+    bool timer_closed;
+} utp_link;
+
+static void link_drain(uv_timer_t *t)
+{
+    utp_node *n = t->data;
+    utp_link *l = n->link;
+    uint64_t now = uv_hrtime();
+    l->credit += (double)(now - l->last_ns) / 1e9 * n->rate_bps;
+    l->last_ns = now;
+    while (l->head && l->credit >= (double)l->head->len) {
+        link_pkt *p = l->head;
+        l->head = p->next;
+        if (!l->head)
+            l->tail = NULL;
+        l->queued -= p->len;
+        l->credit -= (double)p->len;
+        wire_send(n, (struct sockaddr *)&p->to, p->data, p->len);
+        free(p);
+    }
+    if (!l->head) {
+        l->credit = 0; /* an idle link saves up no burst */
+        uv_timer_stop(&l->timer);
+    }
+}
+
+static int link_send(utp_node *n, const struct sockaddr *to, const uint8_t *data, size_t len)
+{
+    utp_link *l = n->link;
+    if (!l) {
+        l = n->link = calloc(1, sizeof *l);
+        if (!l)
+            return UV_ENOBUFS;
+        uv_timer_init(n->loop, &l->timer);
+        l->timer.data = n;
+        n->open_handles++;
+    }
+    link_pkt *p = malloc(sizeof *p + len);
+    if (!p)
+        return UV_ENOBUFS;
+    p->next = NULL;
+    p->len = len;
+    memcpy(&p->to, to,
+           to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+    memcpy(p->data, data, len);
+    if (l->tail)
+        l->tail->next = p;
+    else
+        l->head = p;
+    l->tail = p;
+    l->queued += len;
+    if (!uv_is_active((uv_handle_t *)&l->timer)) {
+        l->last_ns = uv_hrtime();
+        uv_timer_start(&l->timer, link_drain, 1, 1);
+    }
+    return 0;
+}
+
+double utp_node_queue_delay_ms(const utp_node *n)
+{
+    if (!n->link || !n->rate_bps)
+        return 0;
+    return (double)n->link->queued * 1000.0 / n->rate_bps;
+}
 
 /* How many queued datagrams from i on can go as one segmented send: same
  * destination, all as long as the first (the last may be shorter). */
@@ -141,9 +222,16 @@ static void node_flush(void *user)
     batch_flush(user);
 }
 
+static int raw_send(utp_node *n, const struct sockaddr *to, const uint8_t *data, size_t len)
+{
+    if (n->rate_bps)
+        return link_send(n, to, data, len);
+    return wire_send(n, to, data, len);
+}
+
 /* Sends now, or queues behind the kernel's buffer (like a session that lets
  * libuv queue) so impairments stay the only losses. */
-static int raw_send(utp_node *n, const struct sockaddr *to, const uint8_t *data, size_t len)
+static int wire_send(utp_node *n, const struct sockaddr *to, const uint8_t *data, size_t len)
 {
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     n->bytes_out += len;
@@ -309,6 +397,21 @@ static void on_udp_closed(uv_handle_t *h)
         n->udp_closed = true;
 }
 
+static void on_link_closed(uv_handle_t *h)
+{
+    utp_node *n = h->data;
+    utp_link *l = n->link;
+    while (l->head) {
+        link_pkt *p = l->head;
+        l->head = p->next;
+        free(p);
+    }
+    free(l);
+    n->link = NULL;
+    if (--n->open_handles == 0)
+        n->udp_closed = true;
+}
+
 void utp_node_close(utp_node *n)
 {
     if (n->ctx) {
@@ -319,6 +422,8 @@ void utp_node_close(utp_node *n)
     if (!uv_is_closing((uv_handle_t *)&n->udp)) {
         uv_close((uv_handle_t *)&n->udp, on_udp_closed);
         uv_close((uv_handle_t *)&n->hold_timer, on_udp_closed);
+        if (n->link)
+            uv_close((uv_handle_t *)&n->link->timer, on_link_closed);
     }
     free(n->held);
     n->held = NULL;

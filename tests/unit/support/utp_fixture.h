@@ -41,6 +41,12 @@ struct utp_node {
     struct utp_batch *queue;
     uint64_t flushes;
 
+    /* A bottleneck: datagrams leave at most at rate_bps bytes per second
+     * through an unbounded FIFO, so a sender that overfills it sees the
+     * queueing delay grow (what LEDBAT reacts to). 0 = off. */
+    uint32_t rate_bps;
+    struct utp_link *link;
+
     uint8_t *held; /* a datagram held back: sent after the next or in 5 ms */
     size_t held_len;
     struct sockaddr_storage held_to;
@@ -69,6 +75,9 @@ bool utp_run_until(uv_loop_t *loop, bool (*done)(void *arg), void *arg, int time
 void utp_run_for(uv_loop_t *loop, int ms);
 /* Closes every handle left and the loop; false if the loop stays busy. */
 bool utp_loop_done(uv_loop_t *loop);
+
+/* Milliseconds a datagram entering the bottleneck now would wait. */
+double utp_node_queue_delay_ms(const utp_node *n);
 
 /* Deterministic test data: byte i of stream seed. */
 void utp_fill_pattern(uint8_t *dst, size_t len, uint64_t offset, uint32_t seed);
