@@ -1,5 +1,6 @@
 /* cswarm download SOURCE [-o DIR] [--peer HOST:PORT]... [--listen PORT]
- *                 [--seed] [--set NAME=VALUE]... [--json-progress] [--quiet] */
+ *                 [--seed] [--plugin PATH]... [--no-default-plugins]
+ *                 [--set NAME=VALUE]... [--json-progress] [--quiet] */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,22 +9,26 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: cswarm download SOURCE [-o DIR] [--peer HOST:PORT]... [--listen PORT]\n"
-            "                       [--seed] [--set NAME=VALUE]... [--json-progress] [--quiet]\n"
-            "\n"
-            "Downloads the torrent SOURCE (a .torrent file) into DIR (default: the current\n"
-            "folder) and exits 0 once every piece is on disk and verified. With --seed it\n"
-            "keeps seeding until interrupted. SIGINT/SIGTERM save resume data, so the next\n"
-            "run continues where this one stopped.\n"
-            "\n"
-            "  -o DIR             where to save the data\n"
-            "  --peer HOST:PORT   a peer to connect to (repeatable)\n"
-            "  --listen PORT      port to accept peers on (default 6881-6889)\n"
-            "  --seed             keep seeding after the download\n"
-            "  --set NAME=VALUE   change a setting (see docs/settings.md; repeatable)\n"
-            "  --json-progress    one JSON object per second on stdout\n"
-            "  --quiet            no progress output\n");
+    fprintf(out, "usage: cswarm download SOURCE [-o DIR] [--peer HOST:PORT]... [--listen PORT]\n"
+                 "                       [--seed] [--plugin PATH]... [--no-default-plugins]\n"
+                 "                       [--set NAME=VALUE]... [--json-progress] [--quiet]\n"
+                 "\n"
+                 "Downloads the torrent SOURCE (a .torrent file or a magnet link, whose metadata\n"
+                 "comes from peers) into DIR (default: the current folder) and exits 0 once every\n"
+                 "piece is on disk and verified. With --seed it keeps seeding until interrupted.\n"
+                 "SIGINT/SIGTERM save resume data, so the next run continues where this one\n"
+                 "stopped.\n"
+                 "\n"
+                 "  -o DIR             where to save the data\n"
+                 "  --peer HOST:PORT   a peer to connect to (repeatable)\n"
+                 "  --listen PORT      port to accept peers on (default 6881-6889)\n"
+                 "  --seed             keep seeding after the download\n"
+                 "  --plugin PATH      load a plugin (.so; repeatable; a bare name is searched\n"
+                 "                     in the plugin_search_path setting)\n"
+                 "  --no-default-plugins  do not load ut_metadata, ut_pex, smart_ban, lt_tex\n"
+                 "  --set NAME=VALUE   change a setting (see docs/settings.md; repeatable)\n"
+                 "  --json-progress    one JSON object per second on stdout\n"
+                 "  --quiet            no progress output\n");
 }
 
 int sw_cli_download(int argc, char **argv)

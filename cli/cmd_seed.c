@@ -10,6 +10,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: cswarm seed TORRENT_FILE -d DATA_DIR [--listen PORT] [--peer HOST:PORT]...\n"
+            "                   [--plugin PATH]... [--no-default-plugins]\n"
             "                   [--set NAME=VALUE]... [--json-progress] [--quiet]\n"
             "\n"
             "Checks the data of TORRENT_FILE under DATA_DIR, then uploads it to peers until\n"
@@ -18,6 +19,8 @@ static void usage(FILE *out)
             "  -d DATA_DIR        the folder holding the torrent's data\n"
             "  --listen PORT      port to accept peers on (default 6881-6889)\n"
             "  --peer HOST:PORT   a peer to connect to (repeatable)\n"
+            "  --plugin PATH      load a plugin (.so; repeatable)\n"
+            "  --no-default-plugins  do not load ut_metadata, ut_pex, smart_ban, lt_tex\n"
             "  --set NAME=VALUE   change a setting (repeatable)\n"
             "  --json-progress    one JSON object per second on stdout\n"
             "  --quiet            no progress output\n");

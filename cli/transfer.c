@@ -48,8 +48,7 @@ void sw_cli_transfer_init(sw_cli_transfer *t, const char *command)
 }
 
 static const char *const not_yet[] = {
-    "--no-dht", "--dht-node",           "--utp",    "--no-utp", "--utp-only",
-    "--plugin", "--no-default-plugins", "--script",
+    "--no-dht", "--dht-node", "--utp", "--no-utp", "--utp-only", "--script",
 };
 
 int sw_cli_transfer_option(sw_cli_transfer *t, int argc, char **argv, int *i)
@@ -79,6 +78,19 @@ int sw_cli_transfer_option(sw_cli_transfer *t, int argc, char **argv, int *i)
             return -1;
         }
         list[(*n)++] = v;
+        return 1;
+    }
+    if (!strcmp(a, "--plugin")) {
+        if (*i + 1 >= argc || t->num_plugins >= SW_CLI_MAX_LIST) {
+            fprintf(stderr, "cswarm %s: --plugin needs a path (at most %d)\n", t->command,
+                    SW_CLI_MAX_LIST);
+            return -1;
+        }
+        t->plugins[t->num_plugins++] = argv[++*i];
+        return 1;
+    }
+    if (!strcmp(a, "--no-default-plugins")) {
+        t->no_default_plugins = true;
         return 1;
     }
     if (!strcmp(a, "--json-progress")) {
@@ -119,10 +131,10 @@ static int mkdir_p(const char *path)
     return 0;
 }
 
-static char *resume_path(const char *dir, const sw_torrent_info *ti)
+static char *resume_path(const char *dir, const sw_sha1 *info_hash)
 {
     char hex[2 * SW_SHA1_LEN + 1];
-    sw_hex_encode(sw_torrent_info_hashes(ti)->v1.v, SW_SHA1_LEN, hex);
+    sw_hex_encode(info_hash->v, SW_SHA1_LEN, hex);
     size_t len = strlen(dir) + sizeof "/.cswarm/" + sizeof hex + sizeof ".resume";
     char *p = malloc(len);
     if (p)
@@ -233,7 +245,8 @@ typedef struct run {
     const sw_cli_transfer *opt;
     sw_session *ses;
     sw_torrent_handle h;
-    sw_torrent_info *ti;
+    sw_torrent_info *ti; /* NULL for a magnet link */
+    sw_magnet *magnet;   /* NULL for a .torrent */
     char *resume_file;
     sw_progress progress;
     char peer_ip[SW_CLI_MAX_LIST][64];
@@ -277,6 +290,23 @@ static void handle_alert(run *r, const sw_alert *a)
         if (a->torrent_id == r->h.id)
             r->finished = true;
         break;
+    case SW_ALERT_METADATA_RECEIVED:
+        sw_progress_event(&r->progress, "metadata_received", NULL);
+        if (!r->opt->json)
+            say(r, "cswarm: %s%s\n", a->message, "");
+        break;
+    case SW_ALERT_PLUGIN_ERROR:
+        say(r, "cswarm: warning: plugin %s%s\n", a->message, "");
+        break;
+    case SW_ALERT_PEER_BAN: {
+        char extra[128];
+        snprintf(extra, sizeof extra, "\"ip\":\"%s\",\"port\":%u", a->payload.peer.peer.ip,
+                 a->payload.peer.peer.port);
+        sw_progress_event(&r->progress, "peer_banned", extra);
+        if (!r->opt->json)
+            say(r, "cswarm: %s%s\n", a->message, "");
+        break;
+    }
     case SW_ALERT_LISTEN_FAILED:
         say(r, "cswarm: warning: %s%s\n", a->message, "");
         break;
@@ -359,11 +389,23 @@ static int setup(run *r, sw_settings *settings)
     sw_session_params sp;
     sw_session_params_init(&sp);
     sp.settings = settings;
-    sp.alert_mask = SW_ALERT_CAT_ERROR | SW_ALERT_CAT_STATUS | SW_ALERT_CAT_STORAGE;
+    sp.alert_mask =
+        SW_ALERT_CAT_ERROR | SW_ALERT_CAT_STATUS | SW_ALERT_CAT_STORAGE | SW_ALERT_CAT_PEER;
+    if (o->no_default_plugins)
+        sp.flags &= ~(unsigned)SW_SESSION_ADD_DEFAULT_PLUGINS;
     int rc = sw_session_new(&sp, &r->ses);
     if (rc < 0) {
         fprintf(stderr, "cswarm %s: cannot start a session: %s\n", o->command, sw_strerror(rc));
         return 1;
+    }
+    for (int i = 0; i < o->num_plugins; i++) {
+        sw_error_detail err;
+        rc = sw_session_load_plugin(r->ses, o->plugins[i], &err);
+        if (rc < 0) {
+            fprintf(stderr, "cswarm %s: --plugin %s: %s\n", o->command, o->plugins[i],
+                    err.message[0] ? err.message : sw_strerror(rc));
+            return rc == SW_ERR_NOT_SUPPORTED ? 2 : 1;
+        }
     }
     /* Ports: --listen wins; else a port in listen_interfaces set with
      * --set; else libtorrent's usual range. */
@@ -406,7 +448,8 @@ static int add(run *r)
                 strerror(errno));
         return 1;
     }
-    r->resume_file = resume_path(o->save_dir, r->ti);
+    r->resume_file = resume_path(o->save_dir, r->ti ? &sw_torrent_info_hashes(r->ti)->v1
+                                                    : &sw_magnet_hashes(r->magnet)->v1);
     if (r->resume_file) {
         char *dir = strdup(r->resume_file);
         if (dir) {
@@ -423,6 +466,11 @@ static int add(run *r)
     sw_add_torrent_params p;
     sw_add_torrent_params_init(&p);
     p.ti = r->ti;
+    if (!r->ti) {
+        /* A magnet link: the metadata comes from peers (ut_metadata). */
+        p.info_hash = sw_magnet_hashes(r->magnet)->v1;
+        p.name = sw_magnet_name(r->magnet);
+    }
     p.save_path = o->save_dir;
     p.resume_data = resume;
     p.resume_data_len = resume_len;
@@ -437,6 +485,11 @@ static int add(run *r)
         fprintf(stderr, "cswarm %s: %s\n", o->command,
                 err.message[0] ? err.message : sw_strerror(rc));
         return 1;
+    }
+    for (int i = 0; r->magnet && i < sw_magnet_num_peers(r->magnet); i++) {
+        const sw_magnet_peer *mp = sw_magnet_peer_at(r->magnet, i);
+        if (mp->kind != SW_MAGNET_PEER_HOSTNAME)
+            sw_torrent_connect_peer(r->h, mp->host, (uint16_t)mp->port);
     }
     return 0;
 }
@@ -517,10 +570,9 @@ static int loop(run *r)
 
 int sw_cli_transfer_run(const sw_cli_transfer *o)
 {
-    if (!strncmp(o->source, "magnet:", 7) || !strncmp(o->source, "http://", 7) ||
-        !strncmp(o->source, "https://", 8)) {
-        fprintf(stderr, "cswarm %s: %s sources are not supported yet (give a .torrent file)\n",
-                o->command, !strncmp(o->source, "magnet:", 7) ? "magnet link" : "URL");
+    if (!strncmp(o->source, "http://", 7) || !strncmp(o->source, "https://", 8)) {
+        fprintf(stderr, "cswarm %s: URL sources are not supported yet (give a .torrent file)\n",
+                o->command);
         return 2;
     }
     run r;
@@ -532,14 +584,29 @@ int sw_cli_transfer_run(const sw_cli_transfer *o)
                                                     : SW_PROGRESS_LINES;
     sw_progress_init(&r.progress, mode);
     sw_error_detail err;
-    int rc = sw_torrent_info_load_file(o->source, NULL, &r.ti, &err);
-    if (rc < 0) {
-        fprintf(stderr, "cswarm %s: %s\n", o->command, err.message);
-        return 1;
+    int rc;
+    if (!strncmp(o->source, "magnet:", 7)) {
+        rc = sw_magnet_parse(o->source, strlen(o->source), &r.magnet, &err);
+        if (rc == 0 && !sw_magnet_hashes(r.magnet)->has_v1) {
+            snprintf(err.message, sizeof err.message, "only v1 (btih) magnet links are supported");
+            sw_magnet_free(r.magnet);
+            rc = SW_ERR_NOT_SUPPORTED;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "cswarm %s: %s\n", o->command, err.message);
+            return 2;
+        }
+    } else {
+        rc = sw_torrent_info_load_file(o->source, NULL, &r.ti, &err);
+        if (rc < 0) {
+            fprintf(stderr, "cswarm %s: %s\n", o->command, err.message);
+            return 1;
+        }
     }
     sw_settings *settings;
     if (sw_settings_new(&settings) < 0) {
         sw_torrent_info_unref(r.ti);
+        sw_magnet_free(r.magnet);
         return 1;
     }
     int status = setup(&r, settings);
@@ -577,5 +644,6 @@ int sw_cli_transfer_run(const sw_cli_transfer *o)
     }
     free(r.resume_file);
     sw_torrent_info_unref(r.ti);
+    sw_magnet_free(r.magnet);
     return status;
 }

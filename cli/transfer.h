@@ -10,12 +10,15 @@
 
 typedef struct sw_cli_transfer {
     const char *command;  /* "download" or "seed", for messages */
-    const char *source;   /* .torrent path (magnets and URLs are refused) */
+    const char *source;   /* .torrent path or magnet link (URLs are refused) */
     const char *save_dir; /* where the data is or goes */
     const char *peers[SW_CLI_MAX_LIST];
     int num_peers;
     const char *sets[SW_CLI_MAX_LIST]; /* NAME=VALUE */
     int num_sets;
+    const char *plugins[SW_CLI_MAX_LIST]; /* --plugin PATH */
+    int num_plugins;
+    bool no_default_plugins;
     int listen_port;   /* -1: default range */
     bool keep_seeding; /* stay after the download completes, until a signal */
     bool seed_only;    /* cswarm seed: never download */
