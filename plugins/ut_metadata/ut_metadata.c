@@ -19,16 +19,22 @@
 
 #include <cswarm/plugin.h>
 
+#include "ut_metadata_msg.h"
+
 SW_PLUGIN_INIT1
 
-#define UT_BLOCK 16384
+#define UT_BLOCK UT_METADATA_PIECE
 #define UT_MAX_OUTSTANDING 4        /* requests in flight per peer */
 #define UT_REQUEST_TIMEOUT_MS 15000 /* a request unanswered this long goes elsewhere */
 #define UT_REJECT_BACKOFF_MS 10000  /* a peer that rejected is left alone this long */
 #define UT_SERVE_FACTOR 4           /* each piece at most this many times per peer... */
 #define UT_SERVE_EXTRA 16           /* ...plus this many */
 
-enum { MSG_REQUEST = 0, MSG_DATA = 1, MSG_REJECT = 2 };
+enum {
+    MSG_REQUEST = UT_METADATA_REQUEST,
+    MSG_DATA = UT_METADATA_DATA,
+    MSG_REJECT = UT_METADATA_REJECT
+};
 
 typedef struct ut_session {
     sw_plugin_session *s;
@@ -99,8 +105,7 @@ static void mark_bad(ut_torrent *ut, uint64_t key)
 
 static int piece_len(int64_t size, int piece)
 {
-    int64_t rest = size - (int64_t)piece * UT_BLOCK;
-    return (int)(rest < UT_BLOCK ? rest : UT_BLOCK);
+    return ut_metadata_piece_len(size, piece);
 }
 
 static void fetch_free(ut_torrent *ut)
@@ -318,35 +323,22 @@ static int ut_on_extended(void *ctx, sw_plugin_peer *p, uint8_t msg_id, const ui
     ut_torrent *ut = pp->ut;
     if (msg_id != ut->us->our_id)
         return SW_OK;
-    /* The dictionary comes first; a data message's piece follows it. */
-    sw_bdecode_opts opts = {0, 4, 64};
-    sw_bdoc *doc;
-    if (sw_bdecode(data, len, &opts, &doc, NULL) < 0)
-        return SW_ERR_PROTOCOL;
-    sw_bnode root = sw_bdoc_root(doc);
-    const uint8_t *raw;
-    size_t dict_len = 0;
-    int64_t type, piece, total = 0;
-    int rc = SW_HANDLED;
-    if (!sw_bnode_is(root, SW_BNODE_DICT) || !sw_bnode_raw(root, &raw, &dict_len) ||
-        !sw_bnode_dict_get_int(root, "msg_type", &type) ||
-        !sw_bnode_dict_get_int(root, "piece", &piece) || piece < 0 || piece > INT32_MAX) {
-        rc = SW_ERR_PROTOCOL;
-    } else if (type == MSG_REQUEST) {
-        int src = on_request(pp, (int)piece);
-        if (src < 0 && src != SW_ERR_INVALID_HANDLE)
-            rc = src;
-    } else if (type == MSG_DATA) {
-        sw_bnode_dict_get_int(root, "total_size", &total);
-        on_data(pp, (int)piece, total, data + dict_len, len - dict_len);
-    } else if (type == MSG_REJECT) {
-        on_reject(pp, (int)piece);
+    ut_metadata_msg m;
+    int rc = ut_metadata_msg_parse(data, len, &m);
+    if (rc < 0)
+        return rc; /* garbage: the connection closes */
+    if (m.type == MSG_REQUEST) {
+        rc = on_request(pp, m.piece);
+        if (rc < 0 && rc != SW_ERR_INVALID_HANDLE)
+            return rc;
+    } else if (m.type == MSG_DATA) {
+        on_data(pp, m.piece, m.total_size, m.data, m.data_len);
+    } else if (m.type == MSG_REJECT) {
+        on_reject(pp, m.piece);
     }
     /* Unknown message types are ignored, as BEP 9 asks. */
-    sw_bdoc_free(doc);
-    if (rc == SW_HANDLED)
-        request_more(ut);
-    return rc;
+    request_more(ut);
+    return SW_HANDLED;
 }
 
 /* ---- handshake ---- */
