@@ -122,7 +122,7 @@ static void print_json(sw_progress *p, const sw_torrent_status *st)
     fflush(o);
 }
 
-void sw_progress_update(sw_progress *p, const sw_torrent_status *st, uint64_t now_ms, bool force)
+bool sw_progress_update(sw_progress *p, const sw_torrent_status *st, uint64_t now_ms, bool force)
 {
     uint64_t interval;
     switch (p->mode) {
@@ -136,10 +136,10 @@ void sw_progress_update(sw_progress *p, const sw_torrent_status *st, uint64_t no
         interval = JSON_INTERVAL_MS;
         break;
     default:
-        return;
+        return false;
     }
     if (!force && p->last_ms && now_ms - p->last_ms < interval)
-        return;
+        return false;
     p->last_ms = now_ms;
     if (p->mode == SW_PROGRESS_BAR)
         print_bar(p, st);
@@ -147,6 +147,7 @@ void sw_progress_update(sw_progress *p, const sw_torrent_status *st, uint64_t no
         print_line(p, st);
     else
         print_json(p, st);
+    return true;
 }
 
 void sw_progress_break(sw_progress *p)

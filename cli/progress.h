@@ -25,8 +25,8 @@ typedef struct sw_progress {
 
 void sw_progress_init(sw_progress *p, sw_progress_mode mode);
 /* Prints the status if it is time to (now_ms: a monotonic clock in ms);
- * force prints regardless. */
-void sw_progress_update(sw_progress *p, const sw_torrent_status *st, uint64_t now_ms, bool force);
+ * force prints regardless. Returns whether it printed. */
+bool sw_progress_update(sw_progress *p, const sw_torrent_status *st, uint64_t now_ms, bool force);
 /* Ends a bar line so other messages start on a fresh line. */
 void sw_progress_break(sw_progress *p);
 /* A JSON event line {"event": name, ...extra} (extra: already-formatted

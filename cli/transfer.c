@@ -535,7 +535,7 @@ static int loop(run *r)
             return 1;
         uint64_t now = now_ms();
         bool done = !checking(&st) && st.is_finished;
-        sw_progress_update(&r->progress, &st, now, false);
+        bool printed = sw_progress_update(&r->progress, &st, now, false);
         if (!checking(&st) && now - last_peers >= PEER_RETRY_MS) {
             last_peers = now;
             if (!(done && !o->seed_only && !o->keep_seeding))
@@ -543,7 +543,8 @@ static int loop(run *r)
         }
         if (done && !announced_seed) {
             announced_seed = true;
-            sw_progress_update(&r->progress, &st, now, true);
+            if (!printed)
+                sw_progress_update(&r->progress, &st, now, true);
             if (o->seed_only || o->keep_seeding) {
                 sw_progress_event(&r->progress, "seeding", NULL);
                 if (o->seed_only && st.state != SW_TORRENT_SEEDING) {
