@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin_int.h"
 #include "session_int.h"
 
 typedef int (*torrent_fn)(sw_torrent *t, void *arg);
@@ -187,6 +188,10 @@ int sw_torrent_get_peer_info(sw_torrent_handle h, sw_peer_info **peers_out, size
 static int do_pause(sw_torrent *t, void *arg)
 {
     bool pause = *(bool *)arg;
+    /* A plugin may take the event over (libtorrent's on_pause/on_resume). */
+    bool changes = pause ? !t->paused : (t->paused || t->error);
+    if (changes && sw__plugin_torrent_pause(t, pause) == SW_HANDLED)
+        return 0;
     if (pause) {
         if (!t->paused) {
             t->paused = true;
