@@ -183,6 +183,15 @@ void sw__peer_unchoke(sw_peer_conn *pc);
 void sw__peer_update_interest(sw_peer_conn *pc);
 void sw__peer_request_more(sw_peer_conn *pc);
 void sw__peer_on_piece(sw_peer_conn *pc, const sw_wire_msg *m);
+/* The bookkeeping of a piece message (counters, its request, snubbing,
+ * the picker); true with the block when its data is to be stored. */
+bool sw__peer_block_arrived(sw_peer_conn *pc, uint32_t index, uint32_t begin, size_t len,
+                            sw_picker_block *b_out);
+/* Where the block goes in the write batch (a batch it does not continue is
+ * flushed first); NULL when out of memory. */
+uint8_t *sw__peer_block_slot(sw_peer_conn *pc, uint32_t index, uint32_t begin, size_t len);
+/* The block in its slot is complete: it joins the batch. */
+void sw__peer_block_commit(sw_peer_conn *pc, sw_picker_block b, size_t len);
 void sw__peer_on_reject(sw_peer_conn *pc, const sw_wire_msg *m);
 void sw__peer_on_choked(sw_peer_conn *pc);
 /* Gives back every outstanding request (disconnect, snub). */

@@ -212,32 +212,55 @@ void sw__peer_flush_writes(sw_peer_conn *pc)
 
 /* Appends a received block to the write batch, flushing first when it does
  * not continue the batch, and after when the batch is full. */
-static int batch_block(sw_peer_conn *pc, const sw_wire_msg *m)
+/* Where a received block of len bytes at (index, begin) goes in the write
+ * batch: a batch that it does not continue is flushed first. The slot is
+ * not part of the batch until sw__peer_block_commit. NULL when out of
+ * memory. */
+uint8_t *sw__peer_block_slot(sw_peer_conn *pc, uint32_t index, uint32_t begin, size_t len)
 {
     sw_write_batch *w = &pc->wbatch;
-    if (w->buf &&
-        (w->piece != (int)m->index || w->begin + w->len != m->begin || w->len + m->len > w->cap))
+    if (w->buf && (w->piece != (int)index || w->begin + w->len != begin || w->len + len > w->cap))
         sw__peer_flush_writes(pc);
     if (!w->buf) {
         int64_t limit = SW_PEER_WRITE_BATCH;
-        if (limit < (int64_t)m->len)
-            limit = (int64_t)m->len;
+        if (limit < (int64_t)len)
+            limit = (int64_t)len;
         int64_t rest =
-            (int64_t)sw_torrent_info_piece_size(pc->swarm->ti, (int)m->index) - (int64_t)m->begin;
+            (int64_t)sw_torrent_info_piece_size(pc->swarm->ti, (int)index) - (int64_t)begin;
         w->cap = (size_t)(rest < limit ? rest : limit);
         w->buf = malloc(w->cap);
         if (!w->buf)
-            return SW_ERR_NOMEM;
-        w->piece = (int)m->index;
-        w->begin = m->begin;
+            return NULL;
+        w->piece = (int)index;
+        w->begin = begin;
         w->len = 0;
     }
-    memcpy(w->buf + w->len, m->data, m->len);
-    w->len += m->len;
-    pc->queued_disk_bytes += (int64_t)m->len;
+    return w->buf + w->len;
+}
+
+/* The block in the slot is complete: it joins the batch (flushed when
+ * full), and reading pauses if too much waits for the disk. */
+void sw__peer_block_commit(sw_peer_conn *pc, sw_picker_block b, size_t len)
+{
+    sw_peer_env *env = pc->env;
+    sw_write_batch *w = &pc->wbatch;
+    w->len += len;
+    pc->queued_disk_bytes += (int64_t)len;
     if (w->len == w->cap)
         sw__peer_flush_writes(pc);
-    return 0;
+    if (!pc->read_paused && pc->queued_disk_bytes > disk_queue_limit(pc)) {
+        pc->read_paused = true;
+        sw__stream_read_stop(pc->stream);
+    }
+    if (env->wants_event && env->wants_event(env->ctx, SW_ALERT_BLOCK_FINISHED)) {
+        sw_peer_event ev = {.type = SW_ALERT_BLOCK_FINISHED,
+                            .swarm = pc->swarm,
+                            .ep = &pc->remote,
+                            .peer_id = &pc->peer_id,
+                            .piece = b.piece,
+                            .block = b.block};
+        env->on_event(env->ctx, &ev);
+    }
 }
 
 static void count_payload(sw_peer_conn *pc, size_t len)
@@ -257,13 +280,14 @@ static void count_redundant(sw_peer_conn *pc, size_t len)
     pc->env->stats.redundant += (int64_t)len;
 }
 
-void sw__peer_on_piece(sw_peer_conn *pc, const sw_wire_msg *m)
+bool sw__peer_block_arrived(sw_peer_conn *pc, uint32_t index, uint32_t begin, size_t len,
+                            sw_picker_block *b_out)
 {
     sw_peer_env *env = pc->env;
     sw_swarm *sw = pc->swarm;
-    count_payload(pc, m->len);
+    count_payload(pc, len);
     pc->last_payload_ms = env->now_ms;
-    int i = find_out(pc, m->index, m->begin);
+    int i = find_out(pc, index, begin);
     if (i >= 0)
         remove_out(pc, i);
     if (pc->snubbed) {
@@ -274,39 +298,38 @@ void sw__peer_on_piece(sw_peer_conn *pc, const sw_wire_msg *m)
     if (pc->slow_start && pc->desired_queue < max_queue(pc))
         pc->desired_queue++;
     sw_picker_block b;
-    if (sw->checking ||
-        sw__picker_block_from_wire(sw->picker, (int)m->index, m->begin, (int64_t)m->len, &b) < 0) {
-        count_redundant(pc, m->len);
-        return;
+    if (sw->checking || !sw->picker ||
+        sw__picker_block_from_wire(sw->picker, (int)index, begin, (int64_t)len, &b) < 0) {
+        count_redundant(pc, len);
+        return false;
     }
     void *others[SW_PICKER_MAX_REQUESTERS];
     int n_others = 0;
     if (sw__picker_mark_received(sw->picker, b, pc->entry, others, &n_others) < 0) {
-        count_redundant(pc, m->len);
-        return;
+        count_redundant(pc, len);
+        return false;
     }
     for (int k = 0; k < n_others; k++) {
         sw_peer_entry *e = others[k];
         if (e && e->conn && e->conn != pc)
             sw__peer_cancel_block(e->conn, b);
     }
-    if (batch_block(pc, m) < 0) {
-        sw__picker_mark_write_failed(sw->picker, b);
+    *b_out = b;
+    return true;
+}
+
+void sw__peer_on_piece(sw_peer_conn *pc, const sw_wire_msg *m)
+{
+    sw_picker_block b;
+    if (!sw__peer_block_arrived(pc, m->index, m->begin, m->len, &b))
+        return;
+    uint8_t *slot = sw__peer_block_slot(pc, m->index, m->begin, m->len);
+    if (!slot) {
+        sw__picker_mark_write_failed(pc->swarm->picker, b);
         return;
     }
-    if (!pc->read_paused && pc->queued_disk_bytes > disk_queue_limit(pc)) {
-        pc->read_paused = true;
-        sw__stream_read_stop(pc->stream);
-    }
-    if (env->wants_event && env->wants_event(env->ctx, SW_ALERT_BLOCK_FINISHED)) {
-        sw_peer_event ev = {.type = SW_ALERT_BLOCK_FINISHED,
-                            .swarm = sw,
-                            .ep = &pc->remote,
-                            .peer_id = &pc->peer_id,
-                            .piece = b.piece,
-                            .block = b.block};
-        env->on_event(env->ctx, &ev);
-    }
+    memcpy(slot, m->data, m->len);
+    sw__peer_block_commit(pc, b, m->len);
 }
 
 void sw__peer_on_reject(sw_peer_conn *pc, const sw_wire_msg *m)
