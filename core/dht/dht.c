@@ -81,6 +81,7 @@ int sw__dht_new(const sw_dht_config *cfg, sw_dht **dht_out)
     dht->upload_budget = dht->set.upload_rate_limit;
     dht->last_maint_ms = now;
     dht->last_expire_ms = now;
+    dht->last_tick_ms = now;
 
     uv_timer_init(dht->loop, &dht->tick);
     uv_timer_init(dht->loop, &dht->kick);
@@ -359,6 +360,13 @@ static void tick_cb(uv_timer_t *timer)
 {
     sw_dht *dht = timer->data;
     uint64_t now = uv_now(dht->loop);
+    /* After the loop was held up (a stalled process), the answers to our
+     * queries may be waiting in the socket: timers run before I/O, so give
+     * them one turn before judging anything late. */
+    bool stalled = now - dht->last_tick_ms > SW_DHT_STALL_MS;
+    dht->last_tick_ms = now;
+    if (stalled)
+        return;
     sw__dht_txns_tick(dht, now);
     if (dht->closing)
         return;
@@ -366,6 +374,53 @@ static void tick_cb(uv_timer_t *timer)
         dht->last_maint_ms = now;
         maintenance(dht, now);
     }
+}
+
+/* ---- our address (BEP 42) ---- */
+
+void sw__dht_vote_ip(sw_dht *dht, const sw_endpoint *voter, const sw_endpoint *ip)
+{
+    if (ip->family != dht->family)
+        return;
+    sw_endpoint who = *voter, what = *ip;
+    who.port = 0;
+    what.port = 0;
+    /* One vote per address among the recent voters. */
+    for (size_t i = 0; i < dht->n_voters; i++)
+        if (sw__endpoint_equal(&dht->voters[i], &who))
+            return;
+    dht->voters[dht->voter_pos] = who;
+    dht->voter_pos = (dht->voter_pos + 1) % SW_DHT_IP_VOTERS;
+    if (dht->n_voters < SW_DHT_IP_VOTERS)
+        dht->n_voters++;
+    sw_dht_ip_vote *least = &dht->ip_votes[0];
+    for (size_t i = 0; i < SW_DHT_IP_CANDIDATES; i++) {
+        sw_dht_ip_vote *c = &dht->ip_votes[i];
+        if (c->votes > 0 && sw__endpoint_equal(&c->ip, &what)) {
+            c->votes++;
+            return;
+        }
+        if (c->votes < least->votes)
+            least = c;
+    }
+    least->ip = what;
+    least->votes = 1;
+}
+
+bool sw__dht_external_address(const sw_dht *dht, sw_endpoint *out)
+{
+    const sw_dht_ip_vote *best = NULL;
+    uint32_t total = 0;
+    for (size_t i = 0; i < SW_DHT_IP_CANDIDATES; i++) {
+        const sw_dht_ip_vote *c = &dht->ip_votes[i];
+        total += c->votes;
+        if (c->votes > 0 && (!best || c->votes > best->votes))
+            best = c;
+    }
+    if (!best || best->votes < SW_DHT_IP_MIN_VOTES || best->votes * 2 <= total)
+        return false;
+    *out = best->ip;
+    return true;
 }
 
 /* ---- figures ---- */

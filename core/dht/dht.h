@@ -223,6 +223,12 @@ int sw__dht_sample_infohashes(sw_dht *dht, const struct sockaddr *node, const sw
 
 const sw_sha1 *sw__dht_node_id(const sw_dht *dht);
 
+/* Our address as most nodes that answered us report it (BEP 42 "ip"; at
+ * least three distinct nodes and a majority of the votes), port 0. False
+ * while unknown. An owner may use it to pick a BEP 42 node id
+ * (config.external_ip) when it next creates the node. */
+bool sw__dht_external_address(const sw_dht *dht, sw_endpoint *out);
+
 typedef struct sw_dht_stats {
     size_t nodes; /* live routing table entries (dht_nodes) */
     size_t good_nodes;

@@ -12,8 +12,10 @@
 
 #include "base/buffer.h"
 
-/* Housekeeping period: query timeouts, token rotation, maintenance. */
+/* Housekeeping period: query timeouts, token rotation, maintenance. A
+ * tick this much later than due means the loop was held up. */
 #define SW_DHT_TICK_MS 100
+#define SW_DHT_STALL_MS 400
 /* Maintenance: at most one ping per this period, a node pinged at most once
  * per SW_DHT_PING_GAP_MS, buckets refreshed after 15 minutes (BEP 5). */
 #define SW_DHT_MAINT_MS 1000
@@ -183,6 +185,16 @@ void sw__dht_trav_free(sw_dht_traversal *t);
 
 /* ---- the node ---- */
 
+/* BEP 42 "ip" votes: distinct recent voters, candidate addresses. */
+#define SW_DHT_IP_VOTERS 64
+#define SW_DHT_IP_CANDIDATES 8
+#define SW_DHT_IP_MIN_VOTES 3
+
+typedef struct sw_dht_ip_vote {
+    sw_endpoint ip; /* port 0 */
+    uint32_t votes;
+} sw_dht_ip_vote;
+
 typedef struct sw_dht_blocker_entry {
     sw_endpoint ip; /* port 0 */
     uint64_t window_ms;
@@ -232,10 +244,15 @@ struct sw_dht {
     uint64_t sample_ms;
     bool sample_valid;
 
+    uint64_t last_tick_ms;
     uint64_t last_maint_ms;
     uint64_t last_bootstrap_ms;
     uint64_t last_expire_ms;
     bool refresh_running;
+
+    sw_endpoint voters[SW_DHT_IP_VOTERS]; /* ring of addresses that voted */
+    size_t n_voters, voter_pos;
+    sw_dht_ip_vote ip_votes[SW_DHT_IP_CANDIDATES];
 
     sw_dht_stats st;
     sw_buf out; /* encoding scratch */
@@ -254,6 +271,8 @@ void sw__dht_send_error(sw_dht *dht, sw_krpc_bytes tid, int code, const char *te
 /* The compact "nodes"/"nodes6" string of our k closest good nodes to
  * target, appended to out. */
 int sw__dht_closest_compact(sw_dht *dht, const sw_sha1 *target, sw_buf *out);
+/* A responder told us how it sees our address (BEP 42 "ip"). */
+void sw__dht_vote_ip(sw_dht *dht, const sw_endpoint *voter, const sw_endpoint *ip);
 /* Starts the kick timer so queued results are delivered. */
 void sw__dht_kick(sw_dht *dht);
 /* Whether (id, ep) passes BEP 42 for storing (always true when not

@@ -96,6 +96,8 @@ void sw__dht_txns_on_reply(sw_dht *dht, const sw_krpc_msg *m, const sw_endpoint 
          * says it is read-only never enters the table (BEP 43). */
         if (!m->read_only)
             sw__dht_routing_heard(&dht->rt, &m->id, from, true, sw__dht_now(dht));
+        if (m->has & SW_KRPC_HAS_IP)
+            sw__dht_vote_ip(dht, from, &m->ip);
         if (txn->cb)
             txn->cb(dht, txn, m, 0);
     } else {

@@ -3,8 +3,8 @@
  * flight to the closest ones not yet asked, add the nodes every answer
  * names, and stop when the k closest candidates have all answered (or
  * failed). A query slower than the short timeout stops counting against
- * the branching factor, so one slow node does not stall the lookup, and a
- * lookup whose only outstanding queries are slow ones is done. */
+ * the branching factor, so one slow node does not stall the lookup; the
+ * lookup still waits for it if it is among the k closest. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,6 +269,7 @@ static void step(sw_dht_traversal *t)
     bool enforce = t->dht->set.enforce_node_id;
     int alive = 0;
     bool more = false; /* candidates left inside the window */
+    bool slow = false; /* late answers still due from inside the window */
     for (size_t i = 0; i < t->n && alive < SW_DHT_K; i++) {
         sw_dht_trav_node *n = t->nodes[i];
         switch (n->state) {
@@ -283,13 +284,18 @@ static void step(sw_dht_traversal *t)
             else
                 more = true;
             break;
+        case SW_TRAV_SLOW:
+            slow = true;
+            break;
         default:
             break;
         }
         if (t->phase != SW_TRAV_LOOKUP)
             return;
     }
-    if (t->pending == 0 && !more)
+    /* A slow node among the closest is waited for (to its full timeout):
+     * it may be one of the nodes that hold what we look for. */
+    if (t->pending == 0 && !more && !slow)
         end_lookup(t);
 }
 

@@ -824,6 +824,49 @@ static void test_state_round_trip(void **state)
     fx_free(f);
 }
 
+/* Answers the newest captured ping from `ip`, reporting `seen` as our
+ * address. */
+static void answer_ping(fixture *f, const char *ip, const char *seen, unsigned char id_byte)
+{
+    const sent_pkt *p = &f->net.pkts[f->net.n - 1];
+    sw_krpc_msg q;
+    assert_int_equal(sw__krpc_decode(p->data, p->len, &q), 0);
+    assert_int_equal(q.method, SW_KRPC_PING);
+    sw_krpc_msg r;
+    memset(&r, 0, sizeof r);
+    r.type = SW_KRPC_RESPONSE;
+    r.tid = q.tid;
+    memset(r.id.v, id_byte, 20);
+    assert_int_equal(sw__endpoint_from_ip(&r.ip, seen, 40000), 0);
+    r.has = SW_KRPC_HAS_IP;
+    feed_msg(f, &r, ip, 6881);
+    sw__krpc_msg_release(&q);
+}
+
+static void test_external_address(void **state)
+{
+    (void)state;
+    fixture *f = fx_new(NULL, AF_INET);
+    sw_endpoint ext;
+    const char *voters[] = {"10.0.1.1", "10.0.1.2", "10.0.1.3", "10.0.1.4"};
+    for (int i = 0; i < 4; i++) {
+        struct sockaddr_storage ss = sa_of(voters[i], 6881);
+        assert_int_equal(sw__dht_add_node(f->dht, (const struct sockaddr *)&ss), 0);
+        /* The second voter disagrees. */
+        answer_ping(f, voters[i], i == 1 ? "198.51.100.7" : "203.0.113.5", (unsigned char)(i + 1));
+        if (i < 3)
+            assert_false(sw__dht_external_address(f->dht, &ext));
+        /* The same voter again does not count twice. */
+        assert_int_equal(sw__dht_add_node(f->dht, (const struct sockaddr *)&ss), 0);
+        answer_ping(f, voters[i], "203.0.113.5", (unsigned char)(i + 1));
+    }
+    assert_true(sw__dht_external_address(f->dht, &ext));
+    sw_endpoint want;
+    sw__endpoint_from_ip(&want, "203.0.113.5", 0);
+    assert_true(sw__endpoint_equal(&ext, &want));
+    fx_free(f);
+}
+
 static void test_ipv6_node(void **state)
 {
     (void)state;
@@ -865,7 +908,7 @@ int main(void)
         cmocka_unit_test(test_rate_limits),        cmocka_unit_test(test_want_nodes),
         cmocka_unit_test(test_reply_matching),     cmocka_unit_test(test_lookup_without_nodes),
         cmocka_unit_test(test_timeouts_and_close), cmocka_unit_test(test_state_round_trip),
-        cmocka_unit_test(test_ipv6_node),
+        cmocka_unit_test(test_external_address),   cmocka_unit_test(test_ipv6_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,7 @@ typedef struct dfx_node {
 } dfx_node;
 
 /* Settings for nodes that share one address: no per-address limits, no
- * BEP 42 enforcement, no upload limit, short timeouts. */
+ * BEP 42 enforcement, no upload limit, long timeouts. */
 void dfx_loopback_settings(sw_dht_settings *s);
 
 /* Binds a UDP socket on 127.0.0.1 (or ::1) to a free port and starts a node
