@@ -12,7 +12,7 @@ static const char digits36[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 void sw_fingerprint_init(sw_fingerprint *fp)
 {
     memset(fp, 0, sizeof *fp);
-    fp->id[0] = 'C';
+    fp->id[0] = 'S';
     fp->id[1] = 'W';
     fp->major = SW_VERSION_MAJOR;
     fp->minor = SW_VERSION_MINOR;

@@ -244,7 +244,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     env.loop = &loop;
     env.settings = settings;
     env.disk = pool;
-    memcpy(env.peer_id.v, "-CW0100-fuzzfuzzfuzz", 20);
+    memcpy(env.peer_id.v, "-SW0100-fuzzfuzzfuzz", 20);
     env.listen_port = 6881;
     env.now_ms = uv_now(&loop);
     env.find_swarm = find_swarm;

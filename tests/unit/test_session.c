@@ -218,7 +218,7 @@ static void test_lifecycle(void **state)
     port_of(ses);
     uint8_t id[20];
     assert_int_equal(sw_session_get_peer_id(ses, id), 0);
-    assert_memory_equal(id, "-CW", 3);
+    assert_memory_equal(id, "-SW", 3);
     uint8_t mine[20];
     memcpy(mine, "-XX0000-abcdefghijkl", 20);
     assert_int_equal(sw_session_set_peer_id(ses, mine), 0);

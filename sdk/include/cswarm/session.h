@@ -40,15 +40,15 @@ extern "C" {
 typedef struct sw_session_proxy sw_session_proxy;
 
 /* Identifies the client in its peer id (BEP 20, Azureus style):
- * "-" id[0] id[1] then one character per version part ("-CW0100-"). */
+ * "-" id[0] id[1] then one character per version part ("-SW0100-"). */
 typedef struct sw_fingerprint {
     char id[2];
     int major, minor, revision, tag; /* 0..35 each (0-9, then A-Z) */
 } sw_fingerprint;
 
-/* cswarm's own fingerprint ("CW" and the library version). */
+/* cswarm's own fingerprint ("SW" and the library version). */
 SW_API void sw_fingerprint_init(sw_fingerprint *fp);
-/* The 8-character prefix ("-CW0100-") into out (9 bytes with the NUL). */
+/* The 8-character prefix ("-SW0100-") into out (9 bytes with the NUL). */
 SW_API int sw_fingerprint_format(const sw_fingerprint *fp, char out[9]);
 
 enum sw_session_flags {
