@@ -6,6 +6,7 @@
 
 #include "plugin_int.h"
 #include "session_int.h"
+#include "torrent_trackers.h"
 
 static const char digits36[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
@@ -96,8 +97,10 @@ static void shutdown_step(sw_session *ses)
 {
     if (ses->disk_closing)
         return;
-    if (ses->live_torrents > 0 || sw__peer_env_live_conns(&ses->env) > 0 || sw__plugin_busy(ses))
+    if (ses->live_torrents > 0 || sw__peer_env_live_conns(&ses->env) > 0 || sw__plugin_busy(ses) ||
+        sw__session_trackers_busy(ses))
         return;
+    sw__session_trackers_close(ses);
     /* Every torrent and connection is gone: the plugins' session level
      * ends last. */
     sw__plugin_session_close(ses);
@@ -280,8 +283,12 @@ int sw_session_new(const sw_session_params *p, sw_session **ses_out)
     ses->env.ext_ctx = ses;
     ses->env.last_unchoke_ms = ses->env.now_ms;
     ses->env.last_optimistic_ms = ses->env.now_ms;
+    /* Without a tracker client the session still works (DHT, PEX, peers
+     * added by hand). */
+    (void)sw__session_trackers_open(ses);
     rc = uv_thread_create(&ses->thread, net_thread, ses);
     if (rc < 0) {
+        sw__session_trackers_close(ses);
         uv_close((uv_handle_t *)&ses->wake, NULL);
         uv_close((uv_handle_t *)&ses->tick, NULL);
         uv_close((uv_handle_t *)&ses->shutdown_poll, NULL);

@@ -106,8 +106,9 @@ struct sw_torrent {
     uint64_t active_ms, seeding_ms, finished_ms;
     uint64_t last_time_tick;
     void *userdata;
-    struct sw_plugin_attach *plugins;      /* plugin contexts (plugin_int.h) */
+    struct sw_plugin_attach *plugins;     /* plugin contexts (plugin_int.h) */
     struct sw_torrent_trackers *trackers; /* trackers added after the .torrent's */
+    struct sw_torrent_tracking *tracking; /* announcing (torrent_trackers.c); NULL if none */
 };
 
 /* The swarm callbacks of every torrent (torrent.c). */
@@ -184,7 +185,9 @@ struct sw_session {
     uint64_t last_tick_ms;
     sw_fingerprint fingerprint;
     unsigned flags;
-    struct sw_plugin_registry *plugins; /* plugin_int.h; NULL until one is added */
+    struct sw_plugin_registry *plugins;       /* plugin_int.h; NULL until one is added */
+    struct sw_tracker_client *tracker_client; /* NULL if it could not be created */
+    int live_tracker_managers;                /* including those still sending "stopped" */
 };
 
 struct sw_session_proxy {

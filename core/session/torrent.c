@@ -8,6 +8,7 @@
 
 #include "plugin_int.h"
 #include "session_int.h"
+#include "torrent_trackers.h"
 
 static void maybe_free(sw_torrent *t);
 
@@ -112,6 +113,7 @@ void sw__torrent_update_active(sw_torrent *t)
                   !t->ses->shutting_down;
     if (active != t->swarm.active)
         sw__swarm_set_active(&t->swarm, active);
+    sw__torrent_trackers_update(t, active);
 }
 
 static void finished_state(sw_torrent *t)
@@ -156,6 +158,7 @@ static void on_finished(void *owner)
         t->completed_time = (int64_t)time(NULL);
     finished_state(t);
     post_simple(t, SW_ALERT_TORRENT_FINISHED, "finished");
+    sw__torrent_trackers_finished(t);
 }
 
 static void on_disk_error(void *owner, int error, sw_disk_op op, int file)
@@ -504,6 +507,7 @@ void sw__torrent_remove(sw_torrent *t, unsigned flags)
             }
         }
     }
+    sw__torrent_trackers_detach(t);
     /* Last: the swarm may release (and so free) the torrent right away. */
     sw__swarm_close(&t->swarm);
 }

@@ -1,0 +1,31 @@
+/* Private to core/session: announcing torrents to their trackers
+ * (torrent_trackers.c). Network thread only. */
+#ifndef SW_CORE_SESSION_TORRENT_TRACKERS_H
+#define SW_CORE_SESSION_TORRENT_TRACKERS_H
+
+#include <stdbool.h>
+
+#include "session_int.h"
+
+/* Creates the session's tracker client (at session creation). On failure
+ * the session runs without trackers. */
+int sw__session_trackers_open(sw_session *ses);
+/* Whether stopped announces of removed torrents are still out (shutdown
+ * waits for them; each is bounded by stop_tracker_timeout). */
+bool sw__session_trackers_busy(const sw_session *ses);
+/* Closes the client (at shutdown, once no manager is left); its handles
+ * close while the loop keeps running. */
+void sw__session_trackers_close(sw_session *ses);
+
+/* The torrent became active (announce "started", creating its tracker
+ * manager from the .torrent's trackers the first time) or inactive
+ * (announce "stopped"). */
+void sw__torrent_trackers_update(sw_torrent *t, bool active);
+/* The download finished: announce "completed" (not for a torrent that
+ * started as a seed). */
+void sw__torrent_trackers_finished(sw_torrent *t);
+/* The torrent is removed: "stopped" goes out and the manager closes on its
+ * own; the torrent may be freed right away. */
+void sw__torrent_trackers_detach(sw_torrent *t);
+
+#endif
