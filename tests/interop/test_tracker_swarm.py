@@ -61,6 +61,10 @@ def cswarm_to_cswarm(scheme):
         rc = dl.wait_exit(120)
         assert rc == 0, dl.stderr_text()
         assert_same_files(src, out, RELS)
+        # The downloader announced "completed" before it exited, then
+        # "stopped": the tracker counts one download and no downloader.
+        complete, incomplete, downloaded = tracker.scrape(ih)
+        assert downloaded == 1 and incomplete == 0, (complete, incomplete, downloaded)
         assert seeder.stop() == 0, seeder.stderr_text()
 
 
