@@ -124,8 +124,15 @@ int sw__disk_resume_read(sw_bnode dict, sw_disk_resume **r_out)
     r->pieces = malloc(pieces_len ? pieces_len : 1);
     r->file_sizes = calloc(nfiles, sizeof *r->file_sizes);
     r->file_mtimes = calloc(nfiles, sizeof *r->file_mtimes);
-    if (save)
-        r->save_path = strndup(save, save_len);
+    if (save) {
+        /* The string points into the bencoded buffer, which is not
+         * NUL-terminated: copy exactly save_len bytes. */
+        r->save_path = malloc(save_len + 1);
+        if (r->save_path) {
+            memcpy(r->save_path, save, save_len);
+            r->save_path[save_len] = '\0';
+        }
+    }
     int rc =
         r->pieces && r->file_sizes && r->file_mtimes && (!save || r->save_path) ? 0 : SW_ERR_NOMEM;
     if (rc == 0 && pieces_len)
