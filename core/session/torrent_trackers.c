@@ -204,8 +204,8 @@ static void get_stats(void *user, sw_tracker_stats *out)
 static int tracking_new(sw_torrent *t)
 {
     sw_session *ses = t->ses;
-    if (!ses->tracker_client || !t->ti || sw_torrent_info_num_trackers(t->ti) <= 0)
-        return 0;
+    if (!ses->tracker_client)
+        return SW_ERR_NOT_SUPPORTED;
     struct sw_torrent_tracking *tr = calloc(1, sizeof *tr);
     if (!tr)
         return SW_ERR_NOMEM;
@@ -225,7 +225,7 @@ static int tracking_new(sw_torrent *t)
         free(tr);
         return rc;
     }
-    int n = sw_torrent_info_num_trackers(t->ti);
+    int n = t->ti ? sw_torrent_info_num_trackers(t->ti) : 0;
     for (int i = 0; i < n; i++) {
         const sw_announce_entry *e = sw_torrent_info_tracker(t->ti, i);
         /* A URL the manager refuses (a scheme it does not speak) is skipped;
@@ -254,9 +254,15 @@ static void on_stopped_then_close(void *user)
     sw__tracker_manager_close(tr->m, on_closed, tr);
 }
 
+static bool has_trackers(const sw_torrent *t)
+{
+    return t->ti && sw_torrent_info_num_trackers(t->ti) > 0;
+}
+
 void sw__torrent_trackers_update(sw_torrent *t, bool active)
 {
-    if (active && !t->tracking && tracking_new(t) < 0)
+    /* A torrent without trackers gets a manager only once one is added. */
+    if (active && !t->tracking && (!has_trackers(t) || tracking_new(t) < 0))
         return;
     struct sw_torrent_tracking *tr = t->tracking;
     if (!tr || active == tr->started)
@@ -296,4 +302,94 @@ void sw__torrent_trackers_detach(sw_torrent *t)
     if (sw__tracker_manager_stop(tr->m, on_stopped_then_close, tr) == 0)
         return;
     sw__tracker_manager_close(tr->m, on_closed, tr);
+}
+
+/* ---- the API's requests ---- */
+
+int sw__torrent_trackers_add(sw_torrent *t, const char *url, int tier)
+{
+    if (!t->tracking) {
+        int rc = tracking_new(t);
+        if (rc < 0)
+            return rc;
+    }
+    int rc = sw__tracker_manager_add_tracker(t->tracking->m, url, tier < 0 ? 0 : tier,
+                                             SW_TRACKER_SOURCE_CLIENT);
+    if (rc < 0)
+        return rc;
+    sw__torrent_update_active(t); /* a torrent that runs starts announcing */
+    return 0;
+}
+
+int sw__torrent_trackers_reannounce(sw_torrent *t, int index)
+{
+    struct sw_torrent_tracking *tr = t->tracking;
+    if (!tr || !tr->started)
+        return SW_ERR_NOT_READY;
+    if (index >= 0 && (size_t)index >= sw__tracker_manager_list(tr->m)->n)
+        return SW_ERR_INVALID_ARG;
+    sw__tracker_manager_force_reannounce(tr->m, index);
+    return 0;
+}
+
+int sw__torrent_trackers_scrape(sw_torrent *t, int index)
+{
+    if (!t->tracking)
+        return SW_ERR_NOT_FOUND;
+    return sw__tracker_manager_scrape(t->tracking->m, index);
+}
+
+int sw__torrent_trackers_list(sw_torrent *t, sw_tracker_status **out, size_t *count_out)
+{
+    *out = NULL;
+    *count_out = 0;
+    if (!t->tracking)
+        return 0;
+    const sw_announce_list *l = sw__tracker_manager_list(t->tracking->m);
+    if (l->n == 0)
+        return 0;
+    /* One block: the array, then the strings. */
+    size_t size = l->n * sizeof(sw_tracker_status);
+    for (size_t i = 0; i < l->n; i++) {
+        const sw_tracker_entry *e = &l->v[i];
+        const char *msg = e->last_message ? e->last_message : e->warning;
+        size += strlen(e->url) + 1 + (msg ? strlen(msg) + 1 : 0);
+    }
+    sw_tracker_status *arr = calloc(1, size);
+    if (!arr)
+        return SW_ERR_NOMEM;
+    char *text = (char *)(arr + l->n);
+    int64_t now = (int64_t)uv_now(&t->ses->loop);
+    for (size_t i = 0; i < l->n; i++) {
+        const sw_tracker_entry *e = &l->v[i];
+        sw_tracker_status *st = &arr[i];
+        size_t n = strlen(e->url) + 1;
+        memcpy(text, e->url, n);
+        st->url = text;
+        text += n;
+        const char *msg = e->last_message ? e->last_message : e->warning;
+        if (msg) {
+            n = strlen(msg) + 1;
+            memcpy(text, msg, n);
+            st->message = text;
+            text += n;
+        }
+        st->tier = e->tier;
+        st->source = e->source;
+        st->verified = e->verified;
+        st->updating = e->updating;
+        st->fails = e->fails;
+        st->last_error = e->last_error;
+        if (!t->tracking->started || e->next_announce == INT64_MAX)
+            st->next_announce_ms = -1;
+        else
+            st->next_announce_ms = e->next_announce > now ? e->next_announce - now : 0;
+        st->complete = e->complete;
+        st->incomplete = e->incomplete;
+        st->downloaded = e->downloaded;
+        st->last_num_peers = e->last_num_peers;
+    }
+    *out = arr;
+    *count_out = l->n;
+    return 0;
 }

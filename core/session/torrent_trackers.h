@@ -28,4 +28,11 @@ void sw__torrent_trackers_finished(sw_torrent *t);
  * own; the torrent may be freed right away. */
 void sw__torrent_trackers_detach(sw_torrent *t);
 
+/* For the public tracker functions (torrent_trackers_api.c). */
+int sw__torrent_trackers_add(sw_torrent *t, const char *url, int tier);
+int sw__torrent_trackers_reannounce(sw_torrent *t, int index);
+int sw__torrent_trackers_scrape(sw_torrent *t, int index);
+/* A snapshot as sw_torrent_get_trackers returns it. */
+int sw__torrent_trackers_list(sw_torrent *t, sw_tracker_status **out, size_t *count_out);
+
 #endif

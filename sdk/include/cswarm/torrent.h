@@ -213,6 +213,41 @@ SW_API int sw_torrent_move_storage(sw_torrent_handle h, const char *save_path, i
 /* new_name is relative to the save path, '/'-separated. */
 SW_API int sw_torrent_rename_file(sw_torrent_handle h, int file, const char *new_name);
 
+/* ---- trackers ---- */
+
+/* One of a torrent's trackers, in the order they are tried. */
+typedef struct sw_tracker_status {
+    const char *url; /* in the same allocation as the array */
+    int tier;        /* 0-based BEP 12 tier */
+    unsigned
+        source;    /* bits: 1 the .torrent, 2 added through the API, 4 magnet, 8 tracker exchange */
+    bool verified; /* it answered at least once */
+    bool updating; /* a request to it is out */
+    int fails;     /* failures in a row */
+    int last_error; /* 0 or the error of its last failure */
+    /* Its last failure or warning text, or NULL (same allocation). */
+    const char *message;
+    int64_t next_announce_ms; /* until the next regular announce; 0 if due, -1 if none planned */
+    int64_t complete, incomplete, downloaded; /* its last counts; -1 unknown */
+    int last_num_peers;                       /* peers in its last reply; -1 before one */
+} sw_tracker_status;
+
+/* The torrent's trackers; *trackers_out is one malloc'd block holding the
+ * array and its strings (free() it; NULL when there are none). */
+SW_API int sw_torrent_get_trackers(sw_torrent_handle h, sw_tracker_status **trackers_out,
+                                   size_t *count_out);
+/* Adds an http(s):// or udp:// tracker to tier (a running torrent announces
+ * to it at once if the tier rules pick it). SW_ERR_TRACKER_BAD_URL for
+ * another scheme, SW_ERR_EXISTS if it is listed already. */
+SW_API int sw_torrent_add_tracker(sw_torrent_handle h, const char *url, int tier);
+/* Announces now, ignoring intervals: to the tracker at index, or (index < 0)
+ * to those the tier rules pick. Only while the torrent runs
+ * (SW_ERR_NOT_READY otherwise). */
+SW_API int sw_torrent_force_reannounce(sw_torrent_handle h, int index);
+/* Asks the tracker at index (index < 0: the first that is not failing) for
+ * its counts; the answer is a scrape_reply or scrape_failed alert. */
+SW_API int sw_torrent_scrape_tracker(sw_torrent_handle h, int index);
+
 #ifdef __cplusplus
 }
 #endif
