@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "plugin_int.h"
+#include "torrent_trackers.h"
 
 static int fail(sw_error_detail *err, int code, const char *msg)
 {
@@ -190,6 +191,7 @@ int sw__torrent_set_metadata(sw_torrent *t, const uint8_t *info, size_t len)
     t->need_save_resume = true;
     t->state_dirty = true;
     post_metadata_alert(t, SW_ALERT_METADATA_RECEIVED, 0, NULL);
+    sw__torrent_trackers_metadata(t);
     sw__plugin_torrent_metadata(t);
     /* Whatever is already on disk counts (resume data too, if given). */
     sw__torrent_start_check(t, true);

@@ -304,6 +304,22 @@ void sw__torrent_trackers_detach(sw_torrent *t)
     sw__tracker_manager_close(tr->m, on_closed, tr);
 }
 
+void sw__torrent_trackers_metadata(sw_torrent *t)
+{
+    struct sw_torrent_tracking *tr = t->tracking;
+    if (!tr || !t->ti)
+        return; /* a manager made later reads the .torrent's trackers itself */
+    int n = sw_torrent_info_num_trackers(t->ti);
+    for (int i = 0; i < n; i++) {
+        const sw_announce_entry *e = sw_torrent_info_tracker(t->ti, i);
+        /* Those already listed (a magnet's tr= is often the same URL) stay
+         * as they are. */
+        if (e && e->url)
+            (void)sw__tracker_manager_add_tracker(tr->m, e->url, e->tier,
+                                                  SW_TRACKER_SOURCE_TORRENT);
+    }
+}
+
 /* ---- the API's requests ---- */
 
 int sw__torrent_trackers_add(sw_torrent *t, const char *url, int tier)

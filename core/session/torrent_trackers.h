@@ -24,6 +24,9 @@ void sw__torrent_trackers_update(sw_torrent *t, bool active);
 /* The download finished: announce "completed" (not for a torrent that
  * started as a seed). */
 void sw__torrent_trackers_finished(sw_torrent *t);
+/* A magnet's metadata arrived: the .torrent's trackers join those added
+ * before. */
+void sw__torrent_trackers_metadata(sw_torrent *t);
 /* The torrent is removed: "stopped" goes out and the manager closes on its
  * own; the torrent may be freed right away. */
 void sw__torrent_trackers_detach(sw_torrent *t);

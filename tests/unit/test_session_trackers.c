@@ -45,7 +45,7 @@ static sw_alert *wait_alert(sw_session *ses, sw_alert_type type, int timeout_ms)
     return NULL;
 }
 
-static sw_session *new_session(void)
+static sw_session *new_session_flags(unsigned flags)
 {
     sw_settings *s;
     assert_int_equal(sw_settings_new(&s), 0);
@@ -58,12 +58,17 @@ static sw_session *new_session(void)
     sw_session_params_init(&p);
     p.settings = s;
     p.alert_mask = SW_ALERT_CAT_ALL;
-    p.flags = 0;
+    p.flags = flags;
     sw_session *ses = NULL;
     assert_int_equal(sw_session_new(&p, &ses), 0);
     sw_settings_free(s);
     assert_int_equal(sw_session_listen_on(ses, 0, 0, "127.0.0.1", 0), 0);
     return ses;
+}
+
+static sw_session *new_session(void)
+{
+    return new_session_flags(0);
 }
 
 static void write_data(const fx_torrent *t, const char *root)
@@ -193,10 +198,84 @@ static void test_trackers_added_at_run_time(void **state)
     fx_torrent_free(&ft);
 }
 
+static bool file_matches(const char *path, const uint8_t *want, size_t len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return false;
+    uint8_t *got = malloc(len + 1);
+    size_t n = fread(got, 1, len + 1, fp);
+    fclose(fp);
+    bool same = n == len && memcmp(got, want, len) == 0;
+    free(got);
+    return same;
+}
+
+/* A magnet-style add (info-hash only) with a UDP tracker added through the
+ * API finds the seed through the tracker, fetches the metadata from it and
+ * downloads; the seed announces over HTTP to the same tracker. */
+static void test_magnet_finds_seed_through_udp_tracker(void **state)
+{
+    (void)state;
+    if (!tfx_opentracker_available())
+        skip();
+    fx_torrent ft;
+    assert_int_equal(fx_make_torrent(&ft, "mag", files, 1, 32768, 9, false), 0);
+    uint8_t hashes[1][20];
+    memcpy(hashes[0], sw_torrent_info_hashes(ft.ti)->v1.v, 20);
+    tfx_opentracker ot;
+    assert_int_equal(tfx_opentracker_start(&ot, (const uint8_t(*)[20])hashes, 1), 0);
+    char seed_dir[256], leech_dir[256];
+    assert_int_equal(tfx_make_temp_dir(seed_dir, sizeof seed_dir), 0);
+    assert_int_equal(tfx_make_temp_dir(leech_dir, sizeof leech_dir), 0);
+    char sub[300];
+    snprintf(sub, sizeof sub, "%s/mag", seed_dir);
+    mkdir(sub, 0755);
+    write_data(&ft, seed_dir);
+
+    sw_session *seeder = new_session_flags(SW_SESSION_ADD_DEFAULT_PLUGINS);
+    sw_add_torrent_params p;
+    sw_add_torrent_params_init(&p);
+    p.ti = ft.ti;
+    p.save_path = seed_dir;
+    sw_torrent_handle hs;
+    assert_int_equal(sw_session_add_torrent(seeder, &p, &hs, NULL), 0);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/announce", (unsigned)ot.port);
+    assert_int_equal(sw_torrent_add_tracker(hs, url, 0), 0);
+    sw_alert *a = wait_alert(seeder, SW_ALERT_TRACKER_REPLY, WAIT_MS);
+    assert_non_null(a);
+    sw_alert_free(a);
+
+    sw_session *leecher = new_session_flags(SW_SESSION_ADD_DEFAULT_PLUGINS);
+    sw_add_torrent_params_init(&p);
+    memcpy(p.info_hash.v, hashes[0], 20);
+    p.save_path = leech_dir;
+    sw_torrent_handle hl;
+    assert_int_equal(sw_session_add_torrent(leecher, &p, &hl, NULL), 0);
+    snprintf(url, sizeof url, "udp://127.0.0.1:%u/announce", (unsigned)ot.port);
+    assert_int_equal(sw_torrent_add_tracker(hl, url, 0), 0);
+    a = wait_alert(leecher, SW_ALERT_TORRENT_FINISHED, WAIT_MS);
+    assert_non_null(a);
+    sw_alert_free(a);
+    char path[600];
+    snprintf(path, sizeof path, "%s/mag/a.bin", leech_dir);
+    assert_true(file_matches(path, ft.data, (size_t)ft.total));
+
+    sw_session_free(leecher);
+    sw_session_free(seeder);
+    tfx_opentracker_stop(&ot);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", seed_dir, leech_dir);
+    assert_int_equal(system(cmd), 0);
+    fx_torrent_free(&ft);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trackers_added_at_run_time),
+        cmocka_unit_test(test_magnet_finds_seed_through_udp_tracker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
