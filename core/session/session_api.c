@@ -7,6 +7,7 @@
 
 #include "plugin_int.h"
 #include "session_int.h"
+#include "torrent_trackers.h"
 
 /* ---- the torrent table ---- */
 
@@ -511,6 +512,7 @@ static int status_fn(sw_session *ses, void *arg)
     sw_disk_stats ds;
     sw__disk_pool_stats(ses->disk, &ds);
     st->disk_queued_jobs = ds.queued_jobs;
+    sw__session_trackers_totals(ses, &st->total_tracker_upload, &st->total_tracker_download);
     for (sw_torrent *t = ses->torrents; t; t = t->next) {
         st->peerlist_size += (int)t->swarm.peers.count;
         st->num_torrents++;

@@ -49,6 +49,15 @@ void sw__session_trackers_close(sw_session *ses)
     ses->tracker_client = NULL;
 }
 
+void sw__session_trackers_totals(sw_session *ses, int64_t *sent_out, int64_t *received_out)
+{
+    uint64_t sent = 0, received = 0;
+    if (ses->tracker_client)
+        sw__tracker_client_counters(ses->tracker_client, &sent, &received);
+    *sent_out = (int64_t)sent;
+    *received_out = (int64_t)received;
+}
+
 /* ---- notices ---- */
 
 static void add_peers(sw_torrent *t, const sw_tracker_notice *n)

@@ -17,6 +17,9 @@ bool sw__session_trackers_busy(const sw_session *ses);
  * close while the loop keeps running. */
 void sw__session_trackers_close(sw_session *ses);
 
+/* Bytes sent to and received from trackers (session status). */
+void sw__session_trackers_totals(sw_session *ses, int64_t *sent_out, int64_t *received_out);
+
 /* The torrent became active (announce "started", creating its tracker
  * manager from the .torrent's trackers the first time) or inactive
  * (announce "stopped"). */

@@ -156,6 +156,12 @@ static void test_trackers_added_at_run_time(void **state)
     assert_true(list[0].next_announce_ms > 0);
     free(list);
 
+    /* Tracker traffic shows in the session's totals. */
+    sw_session_status sst;
+    assert_int_equal(sw_session_get_status(ses, &sst), 0);
+    assert_true(sst.total_tracker_upload > 0);
+    assert_true(sst.total_tracker_download > 0);
+
     /* The tracker counts us as a seed. */
     assert_int_equal(sw_torrent_scrape_tracker(h, 0), 0);
     a = wait_alert(ses, SW_ALERT_SCRAPE_REPLY, WAIT_MS);

@@ -225,7 +225,7 @@ typedef struct sw_session_status {
     int payload_upload_rate, payload_download_rate;
     int ip_overhead_upload_rate, ip_overhead_download_rate; /* estimated TCP/IP headers */
     int dht_upload_rate, dht_download_rate;                 /* 0: no DHT yet */
-    int tracker_upload_rate, tracker_download_rate;         /* 0: no trackers yet */
+    int tracker_upload_rate, tracker_download_rate;         /* 0: not measured yet */
     int64_t total_download, total_upload;
     int64_t total_payload_download, total_payload_upload;
     int64_t total_ip_overhead_download, total_ip_overhead_upload;
