@@ -6,6 +6,7 @@
 
 #include "plugin_int.h"
 #include "session_int.h"
+#include "session_udp.h"
 #include "torrent_trackers.h"
 
 static const char digits36[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -101,6 +102,7 @@ static void shutdown_step(sw_session *ses)
         sw__session_trackers_busy(ses))
         return;
     sw__session_trackers_close(ses);
+    sw__session_udp_close(ses);
     /* Every torrent and connection is gone: the plugins' session level
      * ends last. */
     sw__plugin_session_close(ses);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "session_int.h"
+#include "session_udp.h"
 
 #define MAX_IFACES SW_MAX_LISTENERS
 
@@ -174,5 +175,7 @@ int sw__session_listen(sw_session *ses, int port_min, int port_max, const char *
     }
     ses->num_listeners = ok;
     ses->env.listen_port = sw__listener_endpoint(got[0])->port;
+    /* UDP (trackers now) on the same address and port; TCP works without. */
+    (void)sw__session_udp_open(ses, sw__listener_endpoint(got[0]));
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "session_int.h"
+#include "session_udp.h"
 #include "torrent_trackers.h"
 #include "tracker/tracker.h"
 
@@ -32,7 +33,11 @@ int sw__session_trackers_open(sw_session *ses)
     memset(&cfg, 0, sizeof cfg);
     cfg.loop = &ses->loop;
     cfg.settings = ses->settings;
-    /* No shared UDP socket yet: the client binds its own. */
+    /* UDP trackers go through the session's socket (bound when the
+     * session listens); its send refuses a family it is not bound for. */
+    cfg.udp_send = sw__session_udp_send;
+    cfg.udp_user = ses;
+    cfg.udp_families = SW_TRACKER_FAMILY_V4 | SW_TRACKER_FAMILY_V6;
     return sw__tracker_client_new(&cfg, &ses->tracker_client);
 }
 

@@ -6,6 +6,7 @@ forgets it. Data is compared byte for byte."""
 
 import os
 import signal
+import socket
 import sys
 import time
 import traceback
@@ -51,11 +52,25 @@ def seed_registered(tracker, ih, seeder):
                         % seeder.stderr_text())
 
 
+def udp_port_taken(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", port))
+        return False
+    except OSError:
+        return True
+    finally:
+        s.close()
+
+
 def cswarm_to_cswarm(scheme):
     with Cleanup() as c:
         tracker, src, torrent, ih = start_tracker_and_payload(c, scheme)
         seeder = cswarm_seed(c, torrent, src)
         seed_registered(tracker, ih, seeder)
+        if scheme == "udp":
+            assert udp_port_taken(seeder.port), \
+                "UDP trackers should go through the session's socket on its listen port"
         out = c.tempdir()
         dl = cswarm_download(c, torrent, out)
         rc = dl.wait_exit(120)
@@ -96,9 +111,9 @@ def test_libtorrent_finds_cswarm_seed_through_tracker():
         assert seeder.stop() == 0, seeder.stderr_text()
 
 
-def test_stopped_announce_on_sigint():
+def stopped_announce_on_sigint(scheme):
     with Cleanup() as c:
-        tracker, src, torrent, ih = start_tracker_and_payload(c, "http")
+        tracker, src, torrent, ih = start_tracker_and_payload(c, scheme)
         seeder = cswarm_seed(c, torrent, src)
         seed_registered(tracker, ih, seeder)
         t0 = time.time()
@@ -109,6 +124,14 @@ def test_stopped_announce_on_sigint():
         assert complete == 0 and incomplete == 0, \
             "tracker still lists the seed: %r (stopped after %.1fs)" % (
                 (complete, incomplete), time.time() - t0)
+
+
+def test_stopped_announce_on_sigint_http():
+    stopped_announce_on_sigint("http")
+
+
+def test_stopped_announce_on_sigint_udp():
+    stopped_announce_on_sigint("udp")
 
 
 def main():

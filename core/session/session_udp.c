@@ -1,0 +1,130 @@
+/* The session's UDP socket: one uv_udp_t bound like the first listener,
+ * read continuously, its datagrams routed by sw__session_udp_dispatch. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "session_udp.h"
+#include "tracker/tracker.h"
+
+/* Largest datagram read (BEP 15 replies with many peers, uTP, KRPC). */
+#define UDP_BUF_SIZE 65536
+
+struct sw_session_udp {
+    uv_udp_t h;
+    sw_session *ses; /* NULL once the socket is being closed */
+    int family;      /* AF_INET or AF_INET6 */
+    char buf[UDP_BUF_SIZE];
+};
+
+typedef struct udp_send_req {
+    uv_udp_send_t req;
+    uv_buf_t buf;
+} udp_send_req;
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    (void)suggested;
+    struct sw_session_udp *u = h->data;
+    *out = uv_buf_init(u->buf, sizeof u->buf);
+}
+
+static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from,
+                    unsigned flags)
+{
+    (void)buf;
+    struct sw_session_udp *u = h->data;
+    if (n <= 0 || !from || !u->ses || (flags & UV_UDP_PARTIAL))
+        return;
+    (void)sw__session_udp_dispatch(u->ses, from, (const uint8_t *)u->buf, (size_t)n);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void sw__session_udp_close(sw_session *ses)
+{
+    struct sw_session_udp *u = ses->udp;
+    if (!u)
+        return;
+    ses->udp = NULL;
+    u->ses = NULL;
+    uv_close((uv_handle_t *)&u->h, on_closed);
+}
+
+static int bind_to(struct sw_session_udp *u, const sw_endpoint *ep)
+{
+    struct sockaddr_storage ss;
+    sw__endpoint_to_sockaddr(ep, &ss);
+    return uv_udp_bind(&u->h, (const struct sockaddr *)&ss,
+                       ep->family == AF_INET6 ? UV_UDP_IPV6ONLY : 0);
+}
+
+int sw__session_udp_open(sw_session *ses, const sw_endpoint *ep)
+{
+    sw__session_udp_close(ses);
+    struct sw_session_udp *u = calloc(1, sizeof *u);
+    if (!u)
+        return SW_ERR_NOMEM;
+    int rc = uv_udp_init(&ses->loop, &u->h);
+    if (rc < 0) {
+        free(u);
+        return rc;
+    }
+    u->h.data = u;
+    u->ses = ses;
+    u->family = ep->family;
+    rc = bind_to(u, ep);
+    if (rc < 0 && ep->port != 0) {
+        /* The UDP port is someone else's: trackers work from any port. */
+        sw_endpoint any = *ep;
+        any.port = 0;
+        rc = bind_to(u, &any);
+    }
+    if (rc == 0)
+        rc = uv_udp_recv_start(&u->h, on_alloc, on_recv);
+    if (rc < 0) {
+        u->ses = NULL;
+        uv_close((uv_handle_t *)&u->h, on_closed);
+        return rc;
+    }
+    ses->udp = u;
+    return 0;
+}
+
+static void on_sent(uv_udp_send_t *req, int status)
+{
+    (void)status; /* a lost datagram is retransmitted by its sender */
+    free(req->data);
+}
+
+int sw__session_udp_send(void *user, const struct sockaddr *to, const uint8_t *buf, size_t len)
+{
+    sw_session *ses = user;
+    struct sw_session_udp *u = ses->udp;
+    if (!u || to->sa_family != u->family)
+        return SW_ERR_NOT_SUPPORTED;
+    udp_send_req *r = malloc(sizeof *r + len);
+    if (!r)
+        return SW_ERR_NOMEM;
+    memcpy(r + 1, buf, len);
+    r->buf = uv_buf_init((char *)(r + 1), (unsigned)len);
+    r->req.data = r;
+    int rc = uv_udp_send(&r->req, &u->h, &r->buf, 1, to, on_sent);
+    if (rc < 0) {
+        free(r);
+        return rc;
+    }
+    return 0;
+}
+
+bool sw__session_udp_dispatch(sw_session *ses, const struct sockaddr *from, const uint8_t *data,
+                              size_t len)
+{
+    if (ses->tracker_client &&
+        sw__tracker_client_on_udp_packet(ses->tracker_client, from, data, len))
+        return true;
+    /* uTP and the DHT come next once the session runs them. */
+    return false;
+}
