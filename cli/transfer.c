@@ -267,6 +267,19 @@ static void say(run *r, const char *fmt, const char *a, const char *b)
     fprintf(stderr, fmt, a, b);
 }
 
+/* A JSON string for an alert's operation text (plain printable ASCII kept,
+ * anything else dropped). */
+static void json_quoted_op(const char *in, char *out, size_t len)
+{
+    size_t n = 0;
+    out[n++] = '"';
+    for (const char *c = in ? in : ""; *c && n + 2 < len; c++)
+        if (*c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\')
+            out[n++] = *c;
+    out[n++] = '"';
+    out[n] = '\0';
+}
+
 static void handle_alert(run *r, const sw_alert *a)
 {
     switch (a->type) {
@@ -295,13 +308,19 @@ static void handle_alert(run *r, const sw_alert *a)
         if (!r->opt->json)
             say(r, "cswarm: %s%s\n", a->message, "");
         break;
+    case SW_ALERT_METADATA_FAILED:
+        sw_progress_event(&r->progress, "metadata_failed", NULL);
+        if (!r->opt->json)
+            say(r, "cswarm: warning: %s%s\n", a->message, "");
+        break;
     case SW_ALERT_PLUGIN_ERROR:
         say(r, "cswarm: warning: plugin %s%s\n", a->message, "");
         break;
     case SW_ALERT_PEER_BAN: {
-        char extra[128];
-        snprintf(extra, sizeof extra, "\"ip\":\"%s\",\"port\":%u", a->payload.peer.peer.ip,
-                 a->payload.peer.peer.port);
+        char extra[320], op[200];
+        json_quoted_op(a->payload.peer.operation, op, sizeof op);
+        snprintf(extra, sizeof extra, "\"ip\":\"%s\",\"port\":%u,\"operation\":%s",
+                 a->payload.peer.peer.ip, a->payload.peer.peer.port, op);
         sw_progress_event(&r->progress, "peer_banned", extra);
         if (!r->opt->json)
             say(r, "cswarm: %s%s\n", a->message, "");

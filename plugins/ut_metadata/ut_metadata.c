@@ -6,8 +6,11 @@
  * requested from every peer that speaks ut_metadata (a few at a time each,
  * re-requested elsewhere after a timeout or a reject) and checked for the
  * exact length. The assembled dictionary goes to the engine, which checks it
- * against the info-hash; if it does not match, every peer that sent a piece
- * of it is never asked again and the fetch starts over.
+ * against the info-hash; if it does not match, the fetch starts over: a
+ * peer that sent every piece of the bad dictionary is never asked again,
+ * and when several peers took part, the next attempts take every piece from
+ * a single peer (the one with the fewest failed attempts), so the culprit is
+ * found.
  *
  * Serving: a request is answered with the piece, or rejected when we have no
  * metadata, the piece does not exist, or the peer asked for too much
@@ -60,6 +63,12 @@ typedef struct ut_torrent {
     /* Keys (address hashes) of peers that sent metadata failing the hash. */
     uint64_t bad[32];
     int num_bad;
+    /* Peers that took part in a failed attempt with others, and how often. */
+    uint64_t strike_keys[32];
+    int strikes[32];
+    int num_strikes;
+    bool single_source; /* after a shared failure: one peer at a time */
+    ut_peer *source;
 } ut_torrent;
 
 struct ut_peer {
@@ -101,6 +110,28 @@ static void mark_bad(ut_torrent *ut, uint64_t key)
         return;
     if (ut->num_bad < (int)(sizeof ut->bad / sizeof ut->bad[0]))
         ut->bad[ut->num_bad++] = key;
+}
+
+static int strikes_of(const ut_torrent *ut, uint64_t key)
+{
+    for (int i = 0; i < ut->num_strikes; i++)
+        if (ut->strike_keys[i] == key)
+            return ut->strikes[i];
+    return 0;
+}
+
+static void strike(ut_torrent *ut, uint64_t key)
+{
+    for (int i = 0; i < ut->num_strikes; i++) {
+        if (ut->strike_keys[i] == key) {
+            ut->strikes[i]++;
+            return;
+        }
+    }
+    if (ut->num_strikes < (int)(sizeof ut->strikes / sizeof ut->strikes[0])) {
+        ut->strike_keys[ut->num_strikes] = key;
+        ut->strikes[ut->num_strikes++] = 1;
+    }
 }
 
 static int piece_len(int64_t size, int piece)
@@ -200,14 +231,34 @@ static int send_msg(ut_peer *pp, int type, int piece, int64_t total, const uint8
     return rc;
 }
 
+static bool eligible(const ut_torrent *ut, const ut_peer *pp, uint64_t now)
+{
+    return pp->remote_id && pp->size == ut->size && pp->quiet_until <= now && !is_bad(ut, pp->key);
+}
+
+/* After a failure shared by several peers: the peer every piece comes from
+ * until this attempt ends (the eligible one with the fewest strikes). */
+static ut_peer *pick_source(ut_torrent *ut, uint64_t now)
+{
+    if (ut->source && eligible(ut, ut->source, now))
+        return ut->source;
+    ut_peer *best = NULL;
+    for (ut_peer *pp = ut->peers; pp; pp = pp->next)
+        if (eligible(ut, pp, now) && (!best || strikes_of(ut, pp->key) < strikes_of(ut, best->key)))
+            best = pp;
+    ut->source = best;
+    return best;
+}
+
 /* Asks peers for pieces nobody is fetching. */
 static void request_more(ut_torrent *ut)
 {
     if (!ut->buf || sw_plugin_torrent_has_metadata(ut->t))
         return;
     uint64_t now = sw_plugin_now_ms();
+    ut_peer *only = ut->single_source ? pick_source(ut, now) : NULL;
     for (ut_peer *pp = ut->peers; pp; pp = pp->next) {
-        if (!pp->remote_id || pp->size != ut->size || pp->quiet_until > now || is_bad(ut, pp->key))
+        if (!eligible(ut, pp, now) || (ut->single_source && pp != only))
             continue;
         for (int i = 0; i < ut->npieces && pp->outstanding < UT_MAX_OUTSTANDING; i++) {
             if (ut->got[i] || ut->asked[i])
@@ -247,9 +298,23 @@ static void complete(ut_torrent *ut)
         return;
     }
     sw_plugin_log(ut->us->s, ut->t, "metadata refused (%s); fetching it again", sw_strerror(rc));
-    for (int i = 0; i < ut->npieces; i++)
-        if (ut->sender_keys[i])
-            mark_bad(ut, ut->sender_keys[i]);
+    uint64_t first = ut->sender_keys[0];
+    bool alone = true;
+    for (int i = 1; i < ut->npieces; i++)
+        alone = alone && ut->sender_keys[i] == first;
+    if (alone) {
+        mark_bad(ut, first); /* it sent all of it: it is the culprit */
+    } else {
+        for (int i = 0; i < ut->npieces; i++) {
+            bool seen = false;
+            for (int k = 0; k < i && !seen; k++)
+                seen = ut->sender_keys[k] == ut->sender_keys[i];
+            if (!seen)
+                strike(ut, ut->sender_keys[i]);
+        }
+        ut->single_source = true;
+    }
+    ut->source = NULL;
     fetch_free(ut);
     /* Start over with the size a peer not yet distrusted gave. */
     for (ut_peer *pp = ut->peers; pp; pp = pp->next) {
@@ -435,6 +500,8 @@ static void ut_peer_destroy(void *ctx)
     ut_peer *pp = ctx;
     ut_torrent *ut = pp->ut;
     drop_requests(ut, pp);
+    if (ut->source == pp)
+        ut->source = NULL;
     for (ut_peer **link = &ut->peers; *link; link = &(*link)->next) {
         if (*link == pp) {
             *link = pp->next;
