@@ -59,8 +59,15 @@ struct pex_peer {
 
 typedef struct snapshot {
     ut_pex_contact *v;
+    uint8_t (*ids)[20]; /* the peer id behind each contact */
     int n;
 } snapshot;
+
+static void snapshot_free(snapshot *s)
+{
+    sw_plugin_free(s->v);
+    sw_plugin_free(s->ids);
+}
 
 static uint8_t contact_flags(unsigned f)
 {
@@ -74,19 +81,22 @@ static uint8_t contact_flags(unsigned f)
     return out;
 }
 
+static bool in_snapshot(const snapshot *s, const sw_plugin_endpoint *ep);
+
 static int take_snapshot(sw_plugin_torrent *t, snapshot *s)
 {
     s->v = NULL;
+    s->ids = NULL;
     s->n = 0;
     size_t n = sw_plugin_torrent_peers(t, NULL, 0);
     if (n == 0)
         return 0;
     sw_plugin_peer **peers = sw_plugin_malloc(n * sizeof *peers);
     s->v = sw_plugin_malloc(n * sizeof *s->v);
-    if (!peers || !s->v) {
+    s->ids = sw_plugin_malloc(n * sizeof *s->ids);
+    if (!peers || !s->v || !s->ids) {
         sw_plugin_free(peers);
-        sw_plugin_free(s->v);
-        s->v = NULL;
+        snapshot_free(s);
         return SW_ERR_NOMEM;
     }
     n = sw_plugin_torrent_peers(t, peers, n);
@@ -95,7 +105,10 @@ static int take_snapshot(sw_plugin_torrent *t, snapshot *s)
         memset(&c, 0, sizeof c);
         if (!sw_plugin_peer_listen_endpoint(peers[i], &c.ep))
             continue; /* where it listens is unknown: nothing to tell */
+        if (in_snapshot(s, &c.ep))
+            continue; /* no duplicates in a message */
         c.flags = contact_flags(sw_plugin_peer_flags(peers[i]));
+        sw_plugin_peer_id(peers[i], s->ids[s->n]);
         s->v[s->n++] = c;
     }
     sw_plugin_free(peers);
@@ -118,8 +131,15 @@ static bool in_snapshot(const snapshot *s, const sw_plugin_endpoint *ep)
     return false;
 }
 
-static bool is_recipient(pex_peer *pp, const sw_plugin_endpoint *ep)
+/* Whether contact i of the snapshot is the recipient itself (by address,
+ * or by peer id when it has another connection to us). */
+static bool is_recipient(pex_peer *pp, const snapshot *s, int i)
 {
+    uint8_t id[20];
+    sw_plugin_peer_id(pp->p, id);
+    if (memcmp(id, s->ids[i], 20) == 0)
+        return true;
+    const sw_plugin_endpoint *ep = &s->v[i].ep;
     sw_plugin_endpoint mine;
     sw_plugin_peer_endpoint(pp->p, &mine);
     if (ut_pex_same_endpoint(&mine, ep))
@@ -135,7 +155,7 @@ static int update_peer(pex_peer *pp, const snapshot *s, uint64_t now)
     sw_plugin_endpoint dropped[PEX_LATER_MAX];
     int na = 0, nd = 0;
     for (int i = 0; i < s->n && na < max; i++) {
-        if (!told(pp, &s->v[i].ep) && !is_recipient(pp, &s->v[i].ep))
+        if (!told(pp, &s->v[i].ep) && !is_recipient(pp, s, i))
             added[na++] = s->v[i];
     }
     for (int i = 0; i < pp->num_told && nd < PEX_LATER_MAX; i++) {
@@ -196,7 +216,7 @@ static int pex_on_tick(void *ctx, sw_plugin_torrent *t)
         if (update_peer(pp, &s, now) < 0)
             break;
     }
-    sw_plugin_free(s.v);
+    snapshot_free(&s);
     return SW_OK;
 }
 
