@@ -183,11 +183,8 @@ int sw__plugin_endpoint_to(const sw_plugin_endpoint *in, sw_endpoint *out);
 
 /* ---- trackers known to plugins (plugin_trackers.c) ---- */
 
-/* Frees t's added trackers. */
-void sw__torrent_trackers_free(sw_torrent *t);
-/* A tracker added at run time answered an announce (for the tracker
- * integration to call; SW_ERR_NOT_FOUND if it is not an added one). */
-int sw__torrent_tracker_answered(sw_torrent *t, const char *url);
+/* Frees the snapshot of t's trackers kept for plugins. */
+void sw__plugin_trackers_free(sw_torrent *t);
 
 /* ---- torrents without metadata (torrent_metadata.c) ---- */
 

@@ -107,7 +107,7 @@ struct sw_torrent {
     uint64_t last_time_tick;
     void *userdata;
     struct sw_plugin_attach *plugins;     /* plugin contexts (plugin_int.h) */
-    struct sw_torrent_trackers *trackers; /* trackers added after the .torrent's */
+    struct sw_plugin_trackers *plugin_trackers; /* plugins' view of the trackers */
     struct sw_torrent_tracking *tracking; /* announcing (torrent_trackers.c); NULL if none */
 };
 

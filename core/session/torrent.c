@@ -441,7 +441,7 @@ static void maybe_free(sw_torrent *t)
         return;
     sw_session *ses = t->ses;
     sw__plugin_torrent_free(t);
-    sw__torrent_trackers_free(t);
+    sw__plugin_trackers_free(t);
     sw__swarm_free(&t->swarm);
     if (t->storage) /* NULL for a magnet that never got its metadata */
         sw__disk_storage_unref(t->storage);

@@ -338,13 +338,17 @@ void sw__torrent_trackers_metadata(sw_torrent *t)
 
 int sw__torrent_trackers_add(sw_torrent *t, const char *url, int tier)
 {
+    return sw__torrent_trackers_add_from(t, url, tier, SW_TRACKER_SOURCE_CLIENT);
+}
+
+int sw__torrent_trackers_add_from(sw_torrent *t, const char *url, int tier, unsigned source)
+{
     if (!t->tracking) {
         int rc = tracking_new(t);
         if (rc < 0)
             return rc;
     }
-    int rc = sw__tracker_manager_add_tracker(t->tracking->m, url, tier < 0 ? 0 : tier,
-                                             SW_TRACKER_SOURCE_CLIENT);
+    int rc = sw__tracker_manager_add_tracker(t->tracking->m, url, tier < 0 ? 0 : tier, source);
     if (rc < 0)
         return rc;
     sw__torrent_update_active(t); /* a torrent that runs starts announcing */

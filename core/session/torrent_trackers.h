@@ -36,6 +36,8 @@ void sw__torrent_trackers_detach(sw_torrent *t);
 
 /* For the public tracker functions (torrent_trackers_api.c). */
 int sw__torrent_trackers_add(sw_torrent *t, const char *url, int tier);
+/* The same, saying where the URL came from (SW_TRACKER_SOURCE_*). */
+int sw__torrent_trackers_add_from(sw_torrent *t, const char *url, int tier, unsigned source);
 int sw__torrent_trackers_reannounce(sw_torrent *t, int index);
 int sw__torrent_trackers_scrape(sw_torrent *t, int index);
 /* A snapshot as sw_torrent_get_trackers returns it. */

@@ -149,6 +149,7 @@ enum sw_plugin_tracker_flag {
     SW_PLUGIN_TRACKER_FROM_TORRENT = 1u << 0, /* in the .torrent file or magnet link */
     SW_PLUGIN_TRACKER_FROM_PEER = 1u << 1,    /* learned from a peer (tracker exchange) */
     SW_PLUGIN_TRACKER_ANSWERED = 1u << 2,     /* it has answered an announce */
+    SW_PLUGIN_TRACKER_FROM_USER = 1u << 3,    /* added through the API */
 };
 
 /* ---- hook tables ------------------------------------------------------ */
@@ -413,13 +414,15 @@ typedef struct sw_host {
      * downloaded again until such reads complete. */
     int (*torrent_read)(sw_plugin_torrent *t, int piece, int offset, int len, sw_plugin_read_cb cb,
                         void *user);
-    /* The torrent's trackers: the .torrent's (or magnet's) first, then
-     * those added. url and flags (SW_PLUGIN_TRACKER_*) borrowed until the
-     * hook returns. */
+    /* The torrent's trackers in the order they are tried, as the engine
+     * announces to them. num_trackers takes a snapshot that tracker(i)
+     * reads: call it first; url and flags (SW_PLUGIN_TRACKER_*) are
+     * borrowed until the next num_trackers call or the end of the hook. */
     int (*torrent_num_trackers)(sw_plugin_torrent *t);
     int (*torrent_tracker)(sw_plugin_torrent *t, int i, const char **url_out, unsigned *flags_out);
-    /* Adds a tracker URL (flags: SW_PLUGIN_TRACKER_FROM_PEER for one learned
-     * from a peer). 0, or SW_ERR_EXISTS if already there. */
+    /* Adds an http(s):// or udp:// tracker URL in a tier after the existing
+     * ones (flags: SW_PLUGIN_TRACKER_FROM_PEER for one learned from a peer).
+     * 0, SW_ERR_EXISTS if already there, SW_ERR_TRACKER_BAD_URL. */
     int (*torrent_add_tracker)(sw_plugin_torrent *t, const char *url, unsigned flags);
 
     /* Peers. */
