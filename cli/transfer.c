@@ -410,8 +410,10 @@ static int setup(run *r, sw_settings *settings)
     sp.settings = settings;
     sp.alert_mask =
         SW_ALERT_CAT_ERROR | SW_ALERT_CAT_STATUS | SW_ALERT_CAT_STORAGE | SW_ALERT_CAT_PEER;
-    if (o->no_default_plugins)
-        sp.flags &= ~(unsigned)SW_SESSION_ADD_DEFAULT_PLUGINS;
+    /* The standard plugins are added after the --plugin modules, so those
+     * come first in every hook's order: they see every message and may
+     * override the standard ones (one of the same name replaces it). */
+    sp.flags &= ~(unsigned)SW_SESSION_ADD_DEFAULT_PLUGINS;
     int rc = sw_session_new(&sp, &r->ses);
     if (rc < 0) {
         fprintf(stderr, "cswarm %s: cannot start a session: %s\n", o->command, sw_strerror(rc));
@@ -425,6 +427,12 @@ static int setup(run *r, sw_settings *settings)
                     err.message[0] ? err.message : sw_strerror(rc));
             return rc == SW_ERR_NOT_SUPPORTED ? 2 : 1;
         }
+    }
+    for (size_t i = 0; !o->no_default_plugins && sw_builtin_plugin_name(i); i++) {
+        rc = sw_session_add_builtin_plugin(r->ses, sw_builtin_plugin_name(i), NULL);
+        if (rc < 0 && rc != SW_ERR_EXISTS)
+            fprintf(stderr, "cswarm %s: warning: plugin %s: %s\n", o->command,
+                    sw_builtin_plugin_name(i), sw_strerror(rc));
     }
     /* Ports: --listen wins; else a port in listen_interfaces set with
      * --set; else libtorrent's usual range. */
