@@ -302,7 +302,11 @@ int sw__dht_add_router(sw_dht *dht, const struct sockaddr *addr)
 
 static void internal_done(sw_dht_traversal *t)
 {
-    t->dht->refresh_running = false;
+    sw_dht *dht = t->dht;
+    dht->refresh_running = false;
+    /* One region after another until each is covered. */
+    if (!dht->closing && t->status == 0)
+        sw__dht_refresh_regions(dht);
 }
 
 static const sw_dht_trav_ops refresh_ops = {
@@ -318,6 +322,32 @@ static void start_refresh(sw_dht *dht, const sw_sha1 *target)
     t->internal = true;
     dht->refresh_running = true;
     sw__dht_trav_start(t);
+}
+
+/* A node knows the ids near its own best, from its own lookups and from
+ * the nodes that ask it; regions farther away stay thin unless we look
+ * into them. A lookup needs at least one node in the target's region to
+ * get there, so every region nearer the root than our deepest known node
+ * gets k nodes if it has them (a bucket refresh, done by region because
+ * the extended routing table keeps far regions in one bucket). */
+bool sw__dht_refresh_regions(sw_dht *dht)
+{
+    if (dht->refresh_running || dht->closing || dht->set.read_only)
+        return false;
+    uint32_t counts[SW_DHT_ID_BITS];
+    int deepest = sw__dht_routing_depth_counts(&dht->rt, counts);
+    uint64_t now = sw__dht_now(dht);
+    for (int d = 0; d < deepest; d++) {
+        uint64_t last = dht->region_refreshed_ms[d];
+        if (counts[d] >= SW_DHT_K || (last != 0 && now - last < SW_DHT_REFRESH_MS))
+            continue;
+        dht->region_refreshed_ms[d] = now;
+        sw_sha1 target;
+        sw__dht_id_random_at_depth(&dht->self, d, &target);
+        start_refresh(dht, &target);
+        return true;
+    }
+    return false;
 }
 
 static void maintenance(sw_dht *dht, uint64_t now)
@@ -352,6 +382,8 @@ static void maintenance(sw_dht *dht, uint64_t now)
         }
         return;
     }
+    if (sw__dht_refresh_regions(dht))
+        return;
     if (sw__dht_routing_next_refresh(&dht->rt, now, SW_DHT_REFRESH_MS, &target))
         start_refresh(dht, &target);
 }

@@ -244,6 +244,9 @@ struct sw_dht {
     uint64_t sample_ms;
     bool sample_valid;
 
+    /* when each region (ids sharing d leading bits with ours) was last
+     * looked into on purpose; 0 = never */
+    uint64_t region_refreshed_ms[SW_DHT_ID_BITS];
     uint64_t last_tick_ms;
     uint64_t last_maint_ms;
     uint64_t last_bootstrap_ms;
@@ -271,6 +274,10 @@ void sw__dht_send_error(sw_dht *dht, sw_krpc_bytes tid, int code, const char *te
 /* The compact "nodes"/"nodes6" string of our k closest good nodes to
  * target, appended to out. */
 int sw__dht_closest_compact(sw_dht *dht, const sw_sha1 *target, sw_buf *out);
+/* Starts a lookup into the first region of the id space where we know
+ * fewer than k nodes (and have not looked for 15 minutes), unless a
+ * maintenance lookup is running. Returns whether one started. */
+bool sw__dht_refresh_regions(sw_dht *dht);
 /* A responder told us how it sees our address (BEP 42 "ip"). */
 void sw__dht_vote_ip(sw_dht *dht, const sw_endpoint *voter, const sw_endpoint *ip);
 /* Starts the kick timer so queued results are delivered. */

@@ -11,9 +11,18 @@ static void deliver_done(sw_dht_traversal *t)
         t->done(t->user, t->status, &t->stats);
 }
 
+/* Our neighbourhood is known now; the farther regions come next (they
+ * are looked into one after another while the caller hears we are done). */
+static void deliver_bootstrap(sw_dht_traversal *t)
+{
+    if (t->status == 0)
+        sw__dht_refresh_regions(t->dht);
+    deliver_done(t);
+}
+
 static const sw_dht_trav_ops bootstrap_ops = {
     .method = SW_KRPC_FIND_NODE,
-    .deliver = deliver_done,
+    .deliver = deliver_bootstrap,
 };
 
 int sw__dht_bootstrap(sw_dht *dht, sw_dht_done_cb done, void *user)

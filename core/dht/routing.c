@@ -430,6 +430,24 @@ void sw__dht_routing_counts(const sw_dht_routing *rt, uint64_t now_ms, size_t *l
         *replacements_out = repl;
 }
 
+int sw__dht_routing_depth_counts(const sw_dht_routing *rt, uint32_t counts[SW_DHT_ID_BITS])
+{
+    memset(counts, 0, SW_DHT_ID_BITS * sizeof counts[0]);
+    int deepest = -1;
+    for (int bi = 0; bi < rt->n_buckets; bi++) {
+        const sw_dht_bucket *b = &rt->buckets[bi];
+        for (int i = 0; i < b->n_live; i++) {
+            int d = sw__dht_id_common_bits(&rt->self, &b->live[i].id);
+            if (d >= SW_DHT_ID_BITS)
+                continue;
+            counts[d]++;
+            if (d > deepest)
+                deepest = d;
+        }
+    }
+    return deepest;
+}
+
 bool sw__dht_routing_next_ping(const sw_dht_routing *rt, uint64_t now_ms, uint64_t min_gap_ms,
                                sw_dht_contact *out)
 {

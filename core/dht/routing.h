@@ -122,6 +122,10 @@ int sw__dht_routing_bucket_of(const sw_dht_routing *rt, const sw_sha1 *id);
 /* The live capacity of bucket i. */
 int sw__dht_routing_bucket_limit(const sw_dht_routing *rt, int i);
 
+/* Live nodes by how many leading bits they share with us: counts[d] for
+ * d < SW_DHT_ID_BITS. Returns the deepest d with a node, or -1. */
+int sw__dht_routing_depth_counts(const sw_dht_routing *rt, uint32_t counts[SW_DHT_ID_BITS]);
+
 /* Maintenance: the live node most in need of a ping (questionable and not
  * queried within min_gap_ms), or false. */
 bool sw__dht_routing_next_ping(const sw_dht_routing *rt, uint64_t now_ms, uint64_t min_gap_ms,

@@ -480,6 +480,32 @@ static void test_maintenance(void **state)
     sw__dht_routing_free(&rt);
 }
 
+static void test_depth_counts(void **state)
+{
+    (void)state;
+    sw_sha1 self = hex_id("00000000000000000000000000000000000000ff");
+    sw_dht_routing rt;
+    rt_new(&rt, &self, true);
+    uint32_t counts[SW_DHT_ID_BITS];
+    assert_int_equal(sw__dht_routing_depth_counts(&rt, counts), -1);
+    unsigned n = 0;
+    for (int i = 0; i < 5; i++, n++) {
+        sw_sha1 id = id_at(&self, 0, n);
+        sw_endpoint ep = addr_n(n);
+        sw__dht_routing_heard(&rt, &id, &ep, true, 1);
+    }
+    for (int i = 0; i < 2; i++, n++) {
+        sw_sha1 id = id_at(&self, 7, n);
+        sw_endpoint ep = addr_n(n);
+        sw__dht_routing_heard(&rt, &id, &ep, true, 1);
+    }
+    assert_int_equal(sw__dht_routing_depth_counts(&rt, counts), 7);
+    assert_int_equal(counts[0], 5);
+    assert_int_equal(counts[7], 2);
+    assert_int_equal(counts[1], 0);
+    sw__dht_routing_free(&rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,7 +514,7 @@ int main(void)
         cmocka_unit_test(test_split_own_bucket), cmocka_unit_test(test_extended_buckets),
         cmocka_unit_test(test_node_states),      cmocka_unit_test(test_replacement_cache),
         cmocka_unit_test(test_address_rules),    cmocka_unit_test(test_closest),
-        cmocka_unit_test(test_maintenance),
+        cmocka_unit_test(test_maintenance),      cmocka_unit_test(test_depth_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
