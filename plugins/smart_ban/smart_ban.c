@@ -3,10 +3,13 @@
  * When a piece fails its hash check, every block of it is read back from
  * disk and its SHA-1 is remembered together with the peer that sent it (the
  * engine keeps the piece from being downloaded again until these reads are
- * done). When the piece later passes, its blocks are read again: a peer
- * whose remembered block differs from the good one sent bad data and is
- * banned; peers whose blocks were right are left alone, even though they
- * took part in a failed piece.
+ * done). While such a piece is downloaded again, the first copy of each of
+ * its blocks that arrives is hashed as it comes in (the engine keeps the
+ * first copy of a block). When the piece passes, those are the good blocks:
+ * a peer whose remembered block differs sent bad data and is banned at once;
+ * peers whose blocks were right are left alone, even though they took part
+ * in a failed piece. A block whose good copy was not seen coming in is read
+ * back from disk instead, and judged when the read completes.
  *
  * Records are kept per (piece, block, peer), at most SB_MAX_RECORDS per
  * torrent (the oldest go first), and dropped once their piece passed. */
@@ -34,11 +37,20 @@ typedef struct sb_session {
     sw_plugin_session *s;
 } sb_session;
 
+/* The first copy of a block of a suspect piece seen arriving. */
+typedef struct sb_incoming {
+    int piece;
+    int block;
+    uint8_t digest[20];
+} sb_incoming;
+
 typedef struct sb_torrent {
     sb_session *ss;
     sw_plugin_torrent *t;
     sb_record *records;
     int num_records;
+    sb_incoming *incoming;
+    int num_incoming;
     int bans;
 } sb_torrent;
 
@@ -71,6 +83,31 @@ static void format_peer(const sw_plugin_endpoint *ep, char *out, size_t len)
                               (unsigned)(ep->addr[i] << 8 | ep->addr[i + 1]));
     if (n < len)
         snprintf(out + n, len - n, "]:%u", ep->port);
+}
+
+static bool suspect(const sb_torrent *st, int piece)
+{
+    for (int i = 0; i < st->num_records; i++)
+        if (st->records[i].piece == piece)
+            return true;
+    return false;
+}
+
+static sb_incoming *find_incoming(sb_torrent *st, int piece, int block)
+{
+    for (int i = 0; i < st->num_incoming; i++)
+        if (st->incoming[i].piece == piece && st->incoming[i].block == block)
+            return &st->incoming[i];
+    return NULL;
+}
+
+static void forget_incoming(sb_torrent *st, int piece)
+{
+    int kept = 0;
+    for (int i = 0; i < st->num_incoming; i++)
+        if (st->incoming[i].piece != piece)
+            st->incoming[kept++] = st->incoming[i];
+    st->num_incoming = kept;
 }
 
 static void remember(sb_torrent *st, const sb_read *r, const uint8_t digest[20])
@@ -163,6 +200,7 @@ static int read_block(sb_torrent *st, int piece, int block, bool passed,
 static int sb_on_piece_failed(void *ctx, sw_plugin_torrent *t, int piece)
 {
     sb_torrent *st = ctx;
+    forget_incoming(st, piece); /* what came in this time was not good */
     int nblocks = sw_plugin_torrent_block_senders(t, piece, NULL, 0);
     if (nblocks <= 0)
         return SW_OK;
@@ -182,18 +220,64 @@ static int sb_on_piece_pass(void *ctx, sw_plugin_torrent *t, int piece)
 {
     (void)t;
     sb_torrent *st = ctx;
-    /* One read per block that has records. */
+    if (!suspect(st, piece))
+        return SW_OK;
+    /* The distinct blocks of the piece that have records: each is judged
+     * now from its incoming copy, or once it is read back. */
+    int *blocks = sw_plugin_malloc((size_t)st->num_records * sizeof *blocks);
+    if (!blocks)
+        return SW_OK;
+    int n = 0;
     for (int i = 0; i < st->num_records; i++) {
         if (st->records[i].piece != piece)
             continue;
-        int block = st->records[i].block;
         bool seen = false;
-        for (int k = 0; k < i; k++)
-            if (st->records[k].piece == piece && st->records[k].block == block)
-                seen = true;
+        for (int k = 0; k < n && !seen; k++)
+            seen = blocks[k] == st->records[i].block;
         if (!seen)
-            read_block(st, piece, block, true, NULL);
+            blocks[n++] = st->records[i].block;
     }
+    for (int k = 0; k < n; k++) {
+        sb_incoming *in = find_incoming(st, piece, blocks[k]);
+        if (in) {
+            uint8_t good[20];
+            memcpy(good, in->digest, 20);
+            judge(st, piece, blocks[k], good);
+        } else {
+            read_block(st, piece, blocks[k], true, NULL);
+        }
+    }
+    sw_plugin_free(blocks);
+    forget_incoming(st, piece);
+    return SW_OK;
+}
+
+/* A block of a suspect piece arrives: the first copy is what the engine
+ * keeps, so its hash is the piece's if the piece passes. */
+static int sb_on_piece(void *ctx, sw_plugin_peer *p, uint32_t index, uint32_t begin,
+                       const uint8_t *data, size_t len)
+{
+    (void)p;
+    sb_torrent *st = ctx; /* every peer shares the torrent's context */
+    int piece = (int)index, block = (int)(begin / SB_BLOCK);
+    if (!suspect(st, piece) || find_incoming(st, piece, block))
+        return SW_OK;
+    sb_incoming *v = sw_plugin_realloc(st->incoming, (size_t)(st->num_incoming + 1) * sizeof *v);
+    if (!v)
+        return SW_OK; /* it will be read back instead */
+    st->incoming = v;
+    sb_incoming *in = &st->incoming[st->num_incoming++];
+    in->piece = piece;
+    in->block = block;
+    sw_plugin_sha1(data, len, in->digest);
+    return SW_OK;
+}
+
+static int sb_new_connection(void *ctx, sw_plugin_torrent *t, sw_plugin_peer *p, void **out)
+{
+    (void)t;
+    (void)p;
+    *out = ctx;
     return SW_OK;
 }
 
@@ -213,6 +297,7 @@ static void sb_torrent_destroy(void *ctx)
 {
     sb_torrent *st = ctx;
     sw_plugin_free(st->records);
+    sw_plugin_free(st->incoming);
     sw_plugin_free(st);
 }
 
@@ -237,8 +322,14 @@ static const sw_session_hooks session_hooks = {
 static const sw_torrent_hooks torrent_hooks = {
     .struct_size = sizeof(sw_torrent_hooks),
     .destroy = sb_torrent_destroy,
+    .new_connection = sb_new_connection,
     .on_piece_pass = sb_on_piece_pass,
     .on_piece_failed = sb_on_piece_failed,
+};
+
+static const sw_peer_hooks peer_hooks = {
+    .struct_size = sizeof(sw_peer_hooks),
+    .on_piece = sb_on_piece,
 };
 
 SW_PLUGIN_ENTRY(smart_ban)
@@ -252,5 +343,6 @@ SW_PLUGIN_ENTRY(smart_ban)
     out->ctx = ss;
     out->session_hooks = &session_hooks;
     out->torrent_hooks = &torrent_hooks;
+    out->peer_hooks = &peer_hooks;
     return SW_OK;
 }

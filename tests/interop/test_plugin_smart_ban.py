@@ -1,6 +1,8 @@
-"""smart_ban against a peer that lies: cswarm downloads from two honest
-libtorrent seeds and a small Python seed (evil_peer.py) that corrupts one
-block of the first piece it is asked for, once. The piece fails its hash
+"""smart_ban against a peer that lies: cswarm downloads from a small Python
+seed (evil_peer.py) that corrupts one block of the first piece it is asked
+for, once, and from two honest libtorrent seeds that start listening only
+once the bad block is out (so it is surely used, not raced by an honest
+copy that would make it a dropped duplicate). The piece fails its hash
 check, is downloaded again, passes; smart_ban compares the blocks and bans
 the liar, and only it. The download completes byte for byte. As a control,
 the same swarm without smart_ban leaves the liar unbanned (the engine's own
@@ -21,8 +23,7 @@ FILES = [("payload/a.bin", 3_000_000), ("payload/b.bin", 1_000_003)]
 PIECE = 65536  # four blocks per piece
 
 
-def lt_seed(c, torrent, src, upload_limit):
-    port = swtest.free_port()
+def lt_seed(c, torrent, src, upload_limit, port):
     ses = swtest.lt_session(port)
     h = swtest.lt_add(ses, torrent, src)
     swtest.lt_wait_state(h, (lt.torrent_status.seeding,), 30, "libtorrent to seed")
@@ -43,15 +44,19 @@ def swarm(c, smart_ban):
     swtest.cswarm_create(os.path.join(src, "payload"), torrent, PIECE)
     evil = EvilSeed(torrent, src, corrupt_pieces=1)
     c.on_close(evil.close)
-    seeds = [lt_seed(c, torrent, src, 400_000) for _ in range(2)]
+    lt_ports = [swtest.free_port(), swtest.free_port()]
     out = c.tempdir()
-    peers = ["127.0.0.1:%d" % evil.port] + ["127.0.0.1:%d" % p for _, _, p in seeds]
-    # With smart_ban the download keeps seeding: the ban comes from block
-    # reads that finish after the repaired piece passes, possibly after the
-    # last piece completes, so the test waits for it instead of the exit.
+    peers = ["127.0.0.1:%d" % evil.port] + ["127.0.0.1:%d" % p for p in lt_ports]
+    # With smart_ban the download keeps seeding: a ban judged from a block
+    # read back from disk comes after the repaired piece passes, possibly
+    # after the last piece completes, so the test waits for it, not the exit.
     extra = ["--seed"] if smart_ban else ["--no-default-plugins"]
     dl = swtest.CswarmRun(c, ["download", torrent, "-o", out] + sum(
         (["--peer", p] for p in peers), []) + extra)
+    swtest.wait_for(lambda: evil.has("sent bad piece"), 60, "the liar to send its bad block")
+    # The honest seeds come now; cswarm dials its --peer addresses again
+    # every few seconds.
+    seeds = [lt_seed(c, torrent, src, 400_000, port) for port in lt_ports]
     return src, out, evil, seeds, dl
 
 
