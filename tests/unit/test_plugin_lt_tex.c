@@ -189,7 +189,14 @@ static void test_exchange_shares_only_verified(void **state)
     assert_true(wait_tracker(hb, tr, true, true, PFX_WAIT_MS));
     assert_false(has_tracker(hb, x, true, true));
 
-    /* C meets B only: B's own tracker and the one that answered. */
+    /* C meets B only (one connection at most: through T it could find A,
+     * which shares X rightly, X being in A's .torrent). C learns B's own
+     * tracker and the one that answered. */
+    sw_settings *cs;
+    assert_int_equal(sw_session_get_settings(C, &cs), 0);
+    assert_int_equal(sw_settings_set_int(cs, SW_SET_CONNECTIONS_LIMIT, 1), 0);
+    assert_int_equal(sw_session_apply_settings(C, cs), 0);
+    sw_settings_free(cs);
     sw_torrent_handle hc = pfx_add(C, tc, dc.path);
     assert_true(pfx_wait_state(hc, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
     assert_int_equal(sw_torrent_connect_peer(hc, "127.0.0.1", pfx_port(B)), 0);
