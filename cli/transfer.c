@@ -513,6 +513,9 @@ static int add(run *r)
                 err.message[0] ? err.message : sw_strerror(rc));
         return 1;
     }
+    /* A magnet link's tr= trackers, one tier each, in link order. */
+    for (int i = 0; r->magnet && i < sw_magnet_num_trackers(r->magnet); i++)
+        sw_torrent_add_tracker(r->h, sw_magnet_tracker(r->magnet, i), i);
     for (int i = 0; r->magnet && i < sw_magnet_num_peers(r->magnet); i++) {
         const sw_magnet_peer *mp = sw_magnet_peer_at(r->magnet, i);
         if (mp->kind != SW_MAGNET_PEER_HOSTNAME)

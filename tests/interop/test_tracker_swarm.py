@@ -83,6 +83,25 @@ def cswarm_to_cswarm(scheme):
         assert seeder.stop() == 0, seeder.stderr_text()
 
 
+def test_magnet_download_finds_seed_through_its_tr():
+    """cswarm download 'magnet:?xt=...&tr=...' with no --peer: the link's
+    tracker leads to the seed, ut_metadata fetches the metadata."""
+    import subprocess
+    with Cleanup() as c:
+        tracker, src, torrent, ih = start_tracker_and_payload(c, "http")
+        seeder = cswarm_seed(c, torrent, src)
+        seed_registered(tracker, ih, seeder)
+        link = subprocess.run([swtest.CSWARM, "magnet", torrent], check=True,
+                              capture_output=True, text=True).stdout.strip()
+        assert "&tr=" in link, link
+        out = c.tempdir()
+        dl = cswarm_download(c, link, out)
+        rc = dl.wait_exit(120)
+        assert rc == 0, dl.stderr_text()
+        assert_same_files(src, out, RELS)
+        assert seeder.stop() == 0, seeder.stderr_text()
+
+
 def test_cswarm_finds_cswarm_over_http_tracker():
     cswarm_to_cswarm("http")
 
