@@ -1,9 +1,8 @@
-/* Loading plugins: modules that break the ABI check, have no entry point or
- * fail their init are refused with a message and a plugin_error alert, and
- * the session goes on; the entry point's own check refuses a host of another
- * ABI; Lua files are refused as not supported; bare names are found through
- * plugin_search_path; duplicate names are refused; the built-in registry and
- * the default-plugins flag; a failing hook disables its plugin (its
+/* Loading plugins, and work queued by one on the pool. Modules that break the ABI check, have no
+ * entry point or fail their init are refused with a message and a plugin_error alert, and the
+ * session goes on; the entry point's own check refuses a host of another ABI; Lua files are refused
+ * as not supported; bare names are found through plugin_search_path; duplicate names are refused;
+ * the built-in registry and the default-plugins flag; a failing hook disables its plugin (its
  * contexts destroyed) while the session goes on. */
 #include <dlfcn.h>
 #include <setjmp.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <uv.h>
 
 #define SW_PLUGIN_BUILTIN 1
 #include <cswarm/cswarm.h>
@@ -268,6 +268,70 @@ static void test_failing_hook_disables_plugin(void **state)
     fx_torrent_free(&t);
 }
 
+/* ---- work on the pool ---- */
+
+typedef struct worker {
+    int input, output, done_result, done_calls;
+    bool ran_off_loop; /* work ran on another thread than done */
+    uv_thread_t work_thread;
+} worker;
+
+static worker g_work;
+
+static int square(void *user)
+{
+    worker *w = user;
+    w->work_thread = uv_thread_self();
+    w->output = w->input * w->input;
+    return 7;
+}
+
+static void squared(void *user, int result)
+{
+    worker *w = user;
+    uv_thread_t self = uv_thread_self();
+    w->ran_off_loop = !uv_thread_equal(&self, &w->work_thread);
+    w->done_result = result;
+    __atomic_add_fetch(&w->done_calls, 1, __ATOMIC_SEQ_CST);
+}
+
+static int worker_added(void *ctx, sw_plugin_session *s)
+{
+    return sw_plugin_queue_work(s, square, squared, ctx);
+}
+
+static const sw_session_hooks worker_session = {
+    .struct_size = sizeof(sw_session_hooks),
+    .added = worker_added,
+};
+
+SW_PLUGIN_ENTRY(worker)
+{
+    SW_PLUGIN_INIT2(host, errmsg);
+    SW_PLUGIN_DESC_INIT(out, "worker", "1.0");
+    out->ctx = &g_work;
+    out->session_hooks = &worker_session;
+    return SW_OK;
+}
+
+static void test_queue_work(void **state)
+{
+    (void)state;
+    memset(&g_work, 0, sizeof g_work);
+    g_work.input = 12;
+    sw_session *ses = pfx_session(0, SW_ALERT_CAT_ALL);
+    sw_error_detail err;
+    assert_int_equal(sw_session_add_extension(ses, sw_plugin_worker_init, &err), 0);
+    uint64_t deadline = pfx_now_ms() + PFX_WAIT_MS;
+    while (__atomic_load_n(&g_work.done_calls, __ATOMIC_SEQ_CST) == 0 && pfx_now_ms() < deadline)
+        usleep(5000);
+    sw_session_free(ses);
+    assert_int_equal(g_work.done_calls, 1);
+    assert_int_equal(g_work.output, 144);
+    assert_int_equal(g_work.done_result, 7);
+    assert_true(g_work.ran_off_loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_entry_point_checks_host),
         cmocka_unit_test(test_builtin_registry_and_defaults),
         cmocka_unit_test(test_failing_hook_disables_plugin),
+        cmocka_unit_test(test_queue_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
