@@ -1,9 +1,11 @@
-/* Loading plugins, and work queued by one on the pool. Modules that break the ABI check, have no
- * entry point or fail their init are refused with a message and a plugin_error alert, and the
- * session goes on; the entry point's own check refuses a host of another ABI; Lua files are refused
- * as not supported; bare names are found through plugin_search_path; duplicate names are refused;
- * the built-in registry and the default-plugins flag; a failing hook disables its plugin (its
- * contexts destroyed) while the session goes on. */
+/* Loading plugins: modules that break the ABI check, have no entry point or
+ * fail their init are refused with a message and a plugin_error alert, and
+ * the session goes on; the entry point's own check refuses a host of another
+ * ABI; Lua files are refused as not supported; bare names are found through
+ * plugin_search_path; duplicate names are refused; the built-in registry and
+ * the default-plugins flag; a failing hook disables its plugin (its
+ * contexts destroyed) while the session goes on; work a plugin queues on the
+ * pool. */
 #include <dlfcn.h>
 #include <setjmp.h>
 #include <stdarg.h>
