@@ -143,6 +143,7 @@ void sw__torrent_job_done(sw_torrent *t);
 void sw__torrent_load_resume_peers(sw_torrent *t, const void *buf, size_t len);
 /* Reads our own keys from resume data (priorities, flags, totals). */
 void sw__torrent_load_resume_extras(sw_torrent *t, const void *buf, size_t len, bool override);
+int sw__torrent_apply_add_params(sw_torrent *t, const sw_add_torrent_params *p);
 
 /* ---- the session ---- */
 

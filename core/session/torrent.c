@@ -287,6 +287,33 @@ static int fail(sw_error_detail *err, int code, const char *msg)
     return code;
 }
 
+/* What every new torrent takes from its add parameters, with or without
+ * metadata: flags, limits, user data and a copy of the resume data. */
+int sw__torrent_apply_add_params(sw_torrent *t, const sw_add_torrent_params *p)
+{
+    t->paused = (p->flags & SW_ADD_PAUSED) != 0;
+    t->auto_managed = (p->flags & SW_ADD_AUTO_MANAGED) != 0;
+    t->upload_mode = (p->flags & SW_ADD_UPLOAD_MODE) != 0;
+    t->sequential = (p->flags & SW_ADD_SEQUENTIAL_DOWNLOAD) != 0;
+    t->update_subscribe = (p->flags & SW_ADD_UPDATE_SUBSCRIBE) != 0;
+    t->cfg.max_uploads = p->max_uploads;
+    t->cfg.max_connections = p->max_connections;
+    t->cfg.upload_limit = p->upload_limit;
+    t->cfg.download_limit = p->download_limit;
+    t->userdata = p->userdata;
+    t->added_time = (int64_t)time(NULL);
+    if (p->resume_data && p->resume_data_len > 0) {
+        t->resume = malloc(p->resume_data_len);
+        if (!t->resume)
+            return SW_ERR_NOMEM;
+        memcpy(t->resume, p->resume_data, p->resume_data_len);
+        t->resume_len = p->resume_data_len;
+        sw__torrent_load_resume_extras(t, t->resume, t->resume_len,
+                                       (p->flags & SW_ADD_OVERRIDE_RESUME_DATA) != 0);
+    }
+    return 0;
+}
+
 void sw__torrent_compute_padding(sw_torrent *t)
 {
     const sw_torrent_info *ti = t->ti;
@@ -346,26 +373,10 @@ int sw__torrent_new(sw_session *ses, const sw_add_torrent_params *p, sw_torrent 
     memset(t->file_prio, SW_PICKER_PRIORITY_DEFAULT, (size_t)t->num_files);
     for (size_t i = 0; i < p->num_file_priorities && i < (size_t)t->num_files; i++)
         t->file_prio[i] = p->file_priorities[i] > 7 ? 7 : p->file_priorities[i];
-    t->paused = (p->flags & SW_ADD_PAUSED) != 0;
-    t->auto_managed = (p->flags & SW_ADD_AUTO_MANAGED) != 0;
     t->seed_mode = (p->flags & SW_ADD_SEED_MODE) != 0;
-    t->upload_mode = (p->flags & SW_ADD_UPLOAD_MODE) != 0;
-    t->sequential = (p->flags & SW_ADD_SEQUENTIAL_DOWNLOAD) != 0;
-    t->update_subscribe = (p->flags & SW_ADD_UPDATE_SUBSCRIBE) != 0;
-    t->cfg.max_uploads = p->max_uploads;
-    t->cfg.max_connections = p->max_connections;
-    t->cfg.upload_limit = p->upload_limit;
-    t->cfg.download_limit = p->download_limit;
-    t->userdata = p->userdata;
-    t->added_time = (int64_t)time(NULL);
-    if (p->resume_data && p->resume_data_len > 0) {
-        t->resume = malloc(p->resume_data_len);
-        if (!t->resume)
-            goto nomem;
-        memcpy(t->resume, p->resume_data, p->resume_data_len);
-        t->resume_len = p->resume_data_len;
-        sw__torrent_load_resume_extras(t, t->resume, t->resume_len,
-                                       (p->flags & SW_ADD_OVERRIDE_RESUME_DATA) != 0);
+    if (sw__torrent_apply_add_params(t, p) < 0)
+        goto nomem;
+    if (t->resume) {
         if (p->flags & SW_ADD_USE_RESUME_SAVE_PATH) {
             sw_disk_resume *r;
             if (sw__disk_resume_decode(t->resume, t->resume_len, &r) == 0) {

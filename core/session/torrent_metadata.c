@@ -62,27 +62,9 @@ int sw__torrent_new_magnet(sw_session *ses, const sw_add_torrent_params *p, sw_t
     t->error_file = -1;
     if (!t->name || !t->save_path)
         goto nomem;
-    t->paused = (p->flags & SW_ADD_PAUSED) != 0;
-    t->auto_managed = (p->flags & SW_ADD_AUTO_MANAGED) != 0;
-    t->upload_mode = (p->flags & SW_ADD_UPLOAD_MODE) != 0;
-    t->sequential = (p->flags & SW_ADD_SEQUENTIAL_DOWNLOAD) != 0;
-    t->update_subscribe = (p->flags & SW_ADD_UPDATE_SUBSCRIBE) != 0;
-    t->cfg.max_uploads = p->max_uploads;
-    t->cfg.max_connections = p->max_connections;
-    t->cfg.upload_limit = p->upload_limit;
-    t->cfg.download_limit = p->download_limit;
-    t->userdata = p->userdata;
-    t->added_time = (int64_t)time(NULL);
-    if (p->resume_data && p->resume_data_len > 0) {
-        /* Kept for the check that follows the metadata. */
-        t->resume = malloc(p->resume_data_len);
-        if (!t->resume)
-            goto nomem;
-        memcpy(t->resume, p->resume_data, p->resume_data_len);
-        t->resume_len = p->resume_data_len;
-        sw__torrent_load_resume_extras(t, t->resume, t->resume_len,
-                                       (p->flags & SW_ADD_OVERRIDE_RESUME_DATA) != 0);
-    }
+    /* Resume data is kept for the check that follows the metadata. */
+    if (sw__torrent_apply_add_params(t, p) < 0)
+        goto nomem;
     t->cfg.sequential = t->sequential;
     t->cfg.upload_mode = t->upload_mode;
     int rc =
