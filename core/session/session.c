@@ -1,5 +1,7 @@
 /* The session object: creation, the network thread and its loop, the tick,
  * and shutdown (abort, proxy, free). */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +143,13 @@ static void begin_shutdown(sw_session *ses)
 
 static void net_thread(void *arg)
 {
+    /* A peer that closes while we write would raise SIGPIPE and kill the
+     * embedding process. Blocked on this thread, the write fails with EPIPE
+     * instead and the connection is closed like any other error. */
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, NULL);
     sw_session *ses = arg;
     uv_mutex_lock(&ses->mu);
     ses->net_tid = uv_thread_self();
