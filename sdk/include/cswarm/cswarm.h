@@ -12,5 +12,6 @@
 #include "create.h"
 #include "torrent.h"
 #include "session.h"
+#include "ip_filter.h"
 
 #endif
