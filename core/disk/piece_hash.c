@@ -43,13 +43,20 @@ static const uint8_t zeros[16384];
 
 /* ---- table (st->mu held) ---- */
 
+#define FIRST_TABLE_SIZE 16
+
 static size_t slot(const sw_storage *st, int piece)
 {
     return (size_t)((uint32_t)piece * 2654435761u) & (size_t)(st->pieces_cap - 1);
 }
 
+/* NULL while the table does not exist: it is made on the first piece
+ * hashed incrementally, since most torrents of a large session never hash
+ * anything (seeds). */
 static sw_piece_hash **find_slot(sw_storage *st, int piece)
 {
+    if (!st->pieces)
+        return NULL;
     sw_piece_hash **pp = &st->pieces[slot(st, piece)];
     while (*pp && (*pp)->piece != piece)
         pp = &(*pp)->next;
@@ -103,9 +110,13 @@ static void piece_free(sw_disk_pool *pool, sw_piece_hash *ph)
 static sw_piece_hash *acquire(sw_storage *st, int piece, bool create)
 {
     uv_mutex_lock(&st->mu);
+    if (!st->pieces && create) {
+        st->pieces = calloc(FIRST_TABLE_SIZE, sizeof *st->pieces);
+        st->pieces_cap = st->pieces ? FIRST_TABLE_SIZE : 0;
+    }
     sw_piece_hash **pp = find_slot(st, piece);
-    sw_piece_hash *ph = *pp;
-    if (!ph && create) {
+    sw_piece_hash *ph = pp ? *pp : NULL;
+    if (!ph && pp && create) {
         ph = calloc(1, sizeof *ph);
         if (ph && (sw__hasher_new_sha1(&ph->h) != 0 || uv_mutex_init(&ph->mu) != 0)) {
             sw__hasher_free(ph->h);
@@ -130,7 +141,7 @@ static sw_piece_hash *detach(sw_storage *st, int piece)
 {
     uv_mutex_lock(&st->mu);
     sw_piece_hash **pp = find_slot(st, piece);
-    sw_piece_hash *ph = *pp;
+    sw_piece_hash *ph = pp ? *pp : NULL;
     if (ph) {
         *pp = ph->next;
         ph->next = NULL;

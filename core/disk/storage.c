@@ -38,9 +38,9 @@ int sw__disk_storage_new(sw_disk_pool *pool, sw_torrent_info *ti, const char *sa
     atomic_init(&st->empty_files_done, false);
     st->save_path = strdup(save_path);
     st->paths = calloc((size_t)nfiles, sizeof *st->paths);
-    st->pieces_cap = 64;
-    st->pieces = calloc((size_t)st->pieces_cap, sizeof *st->pieces);
-    int rc = st->save_path && st->paths && st->pieces ? 0 : SW_ERR_NOMEM;
+    /* The table of pieces being hashed is made on first use
+     * (piece_hash.c). */
+    int rc = st->save_path && st->paths ? 0 : SW_ERR_NOMEM;
     for (int i = 0; rc == 0 && i < nfiles; i++) {
         const sw_file_entry *fe = sw_torrent_info_file(ti, i);
         if (fe->flags & SW_FILE_PAD)

@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Most torrents need a few KiB of strings; big ones grow in 64 KiB steps so a
- * million-file torrent costs a few thousand mallocs, not a million. */
+/* Most torrents need a few hundred bytes of strings: the first block is
+ * small (a session may hold tens of thousands of torrents) and each next one
+ * doubles up to 64 KiB, so a million-file torrent still costs a few thousand
+ * mallocs, not a million. */
+#define FIRST_BLOCK_SIZE 256u
 #define BLOCK_SIZE (64u * 1024u)
 #define ALIGN 16u
 
@@ -51,7 +54,12 @@ void *sw__arena_alloc(sw__arena *a, size_t n)
                 a->head = big;
             return big->data;
         }
-        b = block_new(BLOCK_SIZE, a->head);
+        size_t cap = b ? b->cap * 2 : FIRST_BLOCK_SIZE;
+        if (cap > BLOCK_SIZE)
+            cap = BLOCK_SIZE;
+        while (cap < need)
+            cap *= 2;
+        b = block_new(cap, a->head);
         if (!b)
             return NULL;
         a->head = b;

@@ -46,6 +46,16 @@ typedef struct ut_session {
 
 typedef struct ut_peer ut_peer;
 
+typedef struct ut_blame {
+    /* Keys (address hashes) of peers that sent metadata failing the hash. */
+    uint64_t bad[32];
+    int num_bad;
+    /* Peers that took part in a failed attempt with others, and how often. */
+    uint64_t strike_keys[32];
+    int strikes[32];
+    int num_strikes;
+} ut_blame;
+
 typedef struct ut_torrent {
     ut_session *us;
     sw_plugin_torrent *t;
@@ -60,13 +70,9 @@ typedef struct ut_torrent {
     uint64_t *asked_at;    /* per piece: when */
     ut_peer **sent_by;     /* per piece: who sent it */
     uint64_t *sender_keys; /* per piece: the sender's key, to mark it bad later */
-    /* Keys (address hashes) of peers that sent metadata failing the hash. */
-    uint64_t bad[32];
-    int num_bad;
-    /* Peers that took part in a failed attempt with others, and how often. */
-    uint64_t strike_keys[32];
-    int strikes[32];
-    int num_strikes;
+    /* Who sent metadata that failed its hash; made on the first failure
+     * (most torrents never see one, and a session may hold many). */
+    struct ut_blame *blame;
     bool single_source; /* after a shared failure: one peer at a time */
     ut_peer *source;
 } ut_torrent;
@@ -98,39 +104,56 @@ static uint64_t peer_key(sw_plugin_peer *p)
 
 static bool is_bad(const ut_torrent *ut, uint64_t key)
 {
-    for (int i = 0; i < ut->num_bad; i++)
-        if (ut->bad[i] == key)
+    const ut_blame *b = ut->blame;
+    for (int i = 0; b && i < b->num_bad; i++)
+        if (b->bad[i] == key)
             return true;
     return false;
+}
+
+/* NULL when out of memory: the failure then goes unrecorded. */
+static ut_blame *blame_of(ut_torrent *ut)
+{
+    if (!ut->blame) {
+        ut->blame = sw_plugin_malloc(sizeof *ut->blame);
+        if (ut->blame)
+            memset(ut->blame, 0, sizeof *ut->blame);
+    }
+    return ut->blame;
 }
 
 static void mark_bad(ut_torrent *ut, uint64_t key)
 {
     if (is_bad(ut, key))
         return;
-    if (ut->num_bad < (int)(sizeof ut->bad / sizeof ut->bad[0]))
-        ut->bad[ut->num_bad++] = key;
+    ut_blame *b = blame_of(ut);
+    if (b && b->num_bad < (int)(sizeof b->bad / sizeof b->bad[0]))
+        b->bad[b->num_bad++] = key;
 }
 
 static int strikes_of(const ut_torrent *ut, uint64_t key)
 {
-    for (int i = 0; i < ut->num_strikes; i++)
-        if (ut->strike_keys[i] == key)
-            return ut->strikes[i];
+    const ut_blame *b = ut->blame;
+    for (int i = 0; b && i < b->num_strikes; i++)
+        if (b->strike_keys[i] == key)
+            return b->strikes[i];
     return 0;
 }
 
 static void strike(ut_torrent *ut, uint64_t key)
 {
-    for (int i = 0; i < ut->num_strikes; i++) {
-        if (ut->strike_keys[i] == key) {
-            ut->strikes[i]++;
+    ut_blame *b = blame_of(ut);
+    if (!b)
+        return;
+    for (int i = 0; i < b->num_strikes; i++) {
+        if (b->strike_keys[i] == key) {
+            b->strikes[i]++;
             return;
         }
     }
-    if (ut->num_strikes < (int)(sizeof ut->strikes / sizeof ut->strikes[0])) {
-        ut->strike_keys[ut->num_strikes] = key;
-        ut->strikes[ut->num_strikes++] = 1;
+    if (b->num_strikes < (int)(sizeof b->strikes / sizeof b->strikes[0])) {
+        b->strike_keys[b->num_strikes] = key;
+        b->strikes[b->num_strikes++] = 1;
     }
 }
 
@@ -527,6 +550,7 @@ static void ut_torrent_destroy(void *ctx)
 {
     ut_torrent *ut = ctx;
     fetch_free(ut);
+    sw_plugin_free(ut->blame);
     sw_plugin_free(ut);
 }
 
