@@ -8,6 +8,7 @@ int sw_cli_info(int argc, char **argv);
 int sw_cli_magnet(int argc, char **argv);
 int sw_cli_download(int argc, char **argv);
 int sw_cli_seed(int argc, char **argv);
+int sw_cli_run(int argc, char **argv);
 
 /* cswarm info on a magnet link (cmd_magnet.c). */
 int sw_cli_info_magnet(const char *link, int json);

@@ -19,6 +19,7 @@ static const struct {
     {"magnet", sw_cli_magnet, "print the magnet link of a .torrent"},
     {"download", sw_cli_download, "download a torrent from peers (and optionally seed it)"},
     {"seed", sw_cli_seed, "seed a torrent's data to peers"},
+    {"run", sw_cli_run, "run a Lua automation script (the cswarm module)"},
 };
 
 static void usage(FILE *out)

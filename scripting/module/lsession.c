@@ -1,0 +1,884 @@
+/* Session objects: cswarm.session{...} and the ses:... methods. The
+ * userdata holds the sw_session; its user value holds the Lua side
+ * (callbacks and timers), so the garbage collector sees all of it and a
+ * dropped session frees everything with it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "module_int.h"
+
+/* Alerts a script sees unless it says otherwise. */
+#define DEFAULT_ALERT_MASK                                                                         \
+    (SW_ALERT_CAT_ERROR | SW_ALERT_CAT_STATUS | SW_ALERT_CAT_STORAGE | SW_ALERT_CAT_TRACKER |      \
+     SW_ALERT_CAT_PEER)
+
+int sw__lua_fail(lua_State *L, int rc, const char *what)
+{
+    return luaL_error(L, "%s: %s", what, sw_strerror(rc));
+}
+
+int sw__lua_push_failure(lua_State *L, int rc, const char *message)
+{
+    lua_pushnil(L);
+    lua_pushstring(L, message && message[0] ? message : sw_strerror(rc));
+    lua_pushinteger(L, rc);
+    return 3;
+}
+
+sw_lua_session *sw__lua_to_session(lua_State *L, int idx)
+{
+    return luaL_checkudata(L, idx, SW_LUA_SESSION_MT);
+}
+
+sw_lua_session *sw__lua_check_session(lua_State *L, int idx)
+{
+    sw_lua_session *ls = sw__lua_to_session(L, idx);
+    if (!ls->ses)
+        luaL_error(L, "session is closed");
+    return ls;
+}
+
+sw_lua_session *sw__lua_new_session(lua_State *L)
+{
+    /* Created closed, so a failure before the session exists leaves a
+     * consistent object for the collector. */
+    sw_lua_session *ls = lua_newuserdatauv(L, sizeof *ls, 1);
+    memset(ls, 0, sizeof *ls);
+    luaL_setmetatable(L, SW_LUA_SESSION_MT);
+    lua_createtable(L, 0, 2);
+    lua_newtable(L);
+    lua_setfield(L, -2, "callbacks");
+    lua_newtable(L);
+    lua_setfield(L, -2, "timers");
+    lua_setiuservalue(L, -2, 1);
+    /* Known to cswarm.sleep() while it lives (a weak-keyed set). */
+    if (lua_getfield(L, LUA_REGISTRYINDEX, SW_LUA_LIVE_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, SW_LUA_LIVE_KEY);
+    }
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    return ls;
+}
+
+void sw__lua_session_close(lua_State *L, sw_lua_session *ls)
+{
+    (void)L;
+    sw_alert_batch_free(ls->batch);
+    ls->batch = NULL;
+    sw_session *ses = ls->ses;
+    ls->ses = NULL;
+    if (ses && !ls->borrowed)
+        sw_session_free(ses);
+}
+
+/* Port to listen on from listen_interfaces ("127.0.0.1:6881,[::]:6881"):
+ * that of the first entry that has one, else -1. */
+static int port_of_interfaces(const char *ifs)
+{
+    while (ifs && *ifs) {
+        const char *end = strchr(ifs, ',');
+        size_t n = end ? (size_t)(end - ifs) : strlen(ifs);
+        const char *colon = NULL, *bracket = NULL;
+        for (size_t i = 0; i < n; i++) {
+            if (ifs[i] == ':')
+                colon = ifs + i;
+            if (ifs[i] == ']')
+                bracket = ifs + i;
+        }
+        bool v6_without_port = ifs[0] != '[' && colon && memchr(ifs, ':', (size_t)(colon - ifs));
+        if (colon && (!bracket || colon > bracket) && !v6_without_port)
+            return atoi(colon + 1);
+        ifs = end ? end + 1 : NULL;
+    }
+    return -1;
+}
+
+static bool opt_bool(lua_State *L, int idx, const char *key, bool def)
+{
+    int t = lua_getfield(L, idx, key);
+    bool v = t == LUA_TNIL ? def : lua_toboolean(L, -1);
+    if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+        luaL_error(L, "'%s' wants a boolean", key);
+    lua_pop(L, 1);
+    return v;
+}
+
+static const char *const session_keys[] = {
+    "alert_mask", "default_plugins", "start_default_features", "listen", "plugins", NULL,
+};
+
+#define SETTINGS_BOX_MT "cswarm.settings_box"
+
+static int settings_box_gc(lua_State *L)
+{
+    sw_settings **sp = luaL_checkudata(L, 1, SETTINGS_BOX_MT);
+    sw_settings_free(*sp);
+    *sp = NULL;
+    return 0;
+}
+
+/* A settings object owned by a userdata on the stack, so a Lua error while
+ * it is filled leaks nothing. */
+static sw_settings *push_settings_box(lua_State *L, sw_settings *from)
+{
+    sw_settings **sp = lua_newuserdatauv(L, sizeof *sp, 0);
+    *sp = NULL;
+    if (luaL_newmetatable(L, SETTINGS_BOX_MT)) {
+        lua_pushcfunction(L, settings_box_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    int rc = from ? sw_settings_copy(from, sp) : sw_settings_new(sp);
+    if (rc < 0)
+        sw__lua_fail(L, rc, "settings");
+    return *sp;
+}
+
+/* cswarm.session{ setting = value..., alert_mask =, default_plugins =,
+ *                 start_default_features =, listen =, plugins = {...} } */
+static int l_session(lua_State *L)
+{
+    if (lua_isnoneornil(L, 1)) {
+        lua_settop(L, 0);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    sw_lua_session *ls = sw__lua_new_session(L);        /* 2 */
+    sw_settings *settings = push_settings_box(L, NULL); /* 3 */
+    sw__lua_settings_from_table(L, 1, settings, session_keys);
+
+    sw_session_params p;
+    sw_session_params_init(&p);
+    p.settings = settings;
+    p.alert_mask = DEFAULT_ALERT_MASK;
+    if (lua_getfield(L, 1, "alert_mask") != LUA_TNIL)
+        p.alert_mask = sw__lua_check_alert_mask(L, -1);
+    lua_pop(L, 1);
+    if (!opt_bool(L, 1, "default_plugins", true))
+        p.flags &= ~(unsigned)SW_SESSION_ADD_DEFAULT_PLUGINS;
+    if (!opt_bool(L, 1, "start_default_features", true))
+        p.flags &= ~(unsigned)SW_SESSION_START_DEFAULT_FEATURES;
+    bool listen = opt_bool(L, 1, "listen", true);
+    if (lua_getfield(L, 1, "plugins") != LUA_TNIL)
+        luaL_checktype(L, -1, LUA_TTABLE);
+    lua_pop(L, 1);
+
+    int rc = sw_session_new(&p, &ls->ses);
+    if (rc < 0)
+        return sw__lua_fail(L, rc, "cswarm.session");
+    ls->alert_mask = p.alert_mask;
+
+    if (lua_getfield(L, 1, "plugins") == LUA_TTABLE) {
+        lua_Integer n = luaL_len(L, -1);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_geti(L, -1, i);
+            const char *path = luaL_checkstring(L, -1);
+            sw_error_detail err;
+            memset(&err, 0, sizeof err);
+            rc = sw_session_load_plugin(ls->ses, path, &err);
+            if (rc < 0)
+                return luaL_error(L, "plugin %s: %s", path,
+                                  err.message[0] ? err.message : sw_strerror(rc));
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+
+    if (listen) {
+        const char *ifs = "";
+        sw_settings_get_str(settings, SW_SET_LISTEN_INTERFACES, &ifs);
+        int port = port_of_interfaces(ifs);
+        rc = sw_session_listen_on(ls->ses, port < 0 ? 6881 : port, port < 0 ? 6889 : port, NULL,
+                                  port > 0 ? SW_LISTEN_NO_SYSTEM_PORT : 0);
+        if (rc < 0)
+            return luaL_error(L, "cannot listen on %s: %s", ifs, sw_strerror(rc));
+    }
+    lua_settop(L, 2);
+    return 1;
+}
+
+/* ---- methods ---- */
+
+static int s_close(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_to_session(L, 1);
+    sw__lua_session_close(L, ls);
+    return 0;
+}
+
+static int s_tostring(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_to_session(L, 1);
+    lua_pushfstring(L, "cswarm.session(%s)", ls->ses ? "open" : "closed");
+    return 1;
+}
+
+static int s_is_open(lua_State *L)
+{
+    lua_pushboolean(L, sw__lua_to_session(L, 1)->ses != NULL);
+    return 1;
+}
+
+static int s_listen_port(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    uint16_t port = 0;
+    int rc = sw_session_listen_port(ls->ses, &port);
+    if (rc < 0)
+        return sw__lua_fail(L, rc, "listen_port");
+    lua_pushinteger(L, port);
+    return 1;
+}
+
+static int s_listen_on(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    lua_Integer lo = luaL_checkinteger(L, 2);
+    lua_Integer hi = luaL_optinteger(L, 3, lo);
+    const char *ifs = luaL_optstring(L, 4, NULL);
+    luaL_argcheck(L, lo >= 0 && lo <= 65535, 2, "port out of range");
+    luaL_argcheck(L, hi >= lo && hi <= 65535, 3, "port out of range");
+    int rc =
+        sw_session_listen_on(ls->ses, (int)lo, (int)hi, ifs, lo ? SW_LISTEN_NO_SYSTEM_PORT : 0);
+    if (rc < 0)
+        return sw__lua_push_failure(L, rc, NULL);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* ---- add_torrent ---- */
+
+#define TI_BOX_MT "cswarm.ti_box"
+#define MAGNET_BOX_MT "cswarm.magnet_box"
+
+static int ti_box_gc(lua_State *L)
+{
+    sw_torrent_info **p = luaL_checkudata(L, 1, TI_BOX_MT);
+    sw_torrent_info_unref(*p);
+    *p = NULL;
+    return 0;
+}
+
+static int magnet_box_gc(lua_State *L)
+{
+    sw_magnet **p = luaL_checkudata(L, 1, MAGNET_BOX_MT);
+    sw_magnet_free(*p);
+    *p = NULL;
+    return 0;
+}
+
+static void **push_box(lua_State *L, const char *mt, lua_CFunction gc)
+{
+    void **p = lua_newuserdatauv(L, sizeof *p, 0);
+    *p = NULL;
+    if (luaL_newmetatable(L, mt)) {
+        lua_pushcfunction(L, gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    return p;
+}
+
+static bool field_bool(lua_State *L, int t, const char *key)
+{
+    lua_getfield(L, t, key);
+    bool v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static int field_int(lua_State *L, int t, const char *key, int def)
+{
+    int ty = lua_getfield(L, t, key);
+    lua_Integer v = def;
+    if (ty != LUA_TNIL) {
+        int ok = 0;
+        v = lua_tointegerx(L, -1, &ok);
+        if (!ok || v < -1 || v > 2147483647)
+            luaL_error(L, "add_torrent: '%s' wants an integer", key);
+    }
+    lua_pop(L, 1);
+    return (int)v;
+}
+
+static const char *field_str(lua_State *L, int t, const char *key, size_t *len)
+{
+    int ty = lua_getfield(L, t, key);
+    const char *v = NULL;
+    if (ty != LUA_TNIL) {
+        if (ty != LUA_TSTRING)
+            luaL_error(L, "add_torrent: '%s' wants a string", key);
+        v = lua_tolstring(L, -1, len);
+    }
+    lua_pop(L, 1); /* the string stays reachable from the params table */
+    return v;
+}
+
+static const struct {
+    const char *key;
+    uint64_t flag;
+} add_flags[] = {
+    {"seed_mode", SW_ADD_SEED_MODE},
+    {"override_resume_data", SW_ADD_OVERRIDE_RESUME_DATA},
+    {"upload_mode", SW_ADD_UPLOAD_MODE},
+    {"paused", SW_ADD_PAUSED},
+    {"auto_managed", SW_ADD_AUTO_MANAGED},
+    {"sequential_download", SW_ADD_SEQUENTIAL_DOWNLOAD},
+    {"use_resume_save_path", SW_ADD_USE_RESUME_SAVE_PATH},
+};
+
+/* ses:add_torrent{ ti = path | torrent_data = bencoded | magnet = uri |
+ *                  url = http(s) URL, save_path = ..., ... }
+ * Returns a handle, or nil, message, code. */
+static int s_add_torrent(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    sw_torrent_info **ti = (sw_torrent_info **)push_box(L, TI_BOX_MT, ti_box_gc); /* 3 */
+    sw_magnet **mag = (sw_magnet **)push_box(L, MAGNET_BOX_MT, magnet_box_gc);    /* 4 */
+
+    size_t data_len = 0;
+    const char *path = field_str(L, 2, "ti", NULL);
+    const char *data = field_str(L, 2, "torrent_data", &data_len);
+    const char *magnet = field_str(L, 2, "magnet", NULL);
+    const char *url = field_str(L, 2, "url", NULL);
+    int sources = !!path + !!data + !!magnet + !!url;
+    if (sources != 1)
+        return luaL_error(L, "add_torrent: give exactly one of ti, torrent_data, magnet, url");
+    const char *save_path = field_str(L, 2, "save_path", NULL);
+    if (!save_path)
+        return luaL_error(L, "add_torrent: save_path is required");
+
+    sw_error_detail err;
+    memset(&err, 0, sizeof err);
+    int rc = 0;
+    if (url) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        rc = sw__lua_fetch_url(url, &buf, &len, err.message, sizeof err.message);
+        if (rc < 0)
+            return sw__lua_push_failure(L, rc, err.message);
+        rc = sw_torrent_info_load(buf, len, NULL, ti, &err);
+        free(buf);
+    } else if (data) {
+        rc = sw_torrent_info_load(data, data_len, NULL, ti, &err);
+    } else if (path) {
+        rc = sw_torrent_info_load_file(path, NULL, ti, &err);
+    } else {
+        rc = sw_magnet_parse(magnet, strlen(magnet), mag, &err);
+        if (rc == 0 && !sw_magnet_hashes(*mag)->has_v1) {
+            rc = SW_ERR_NOT_SUPPORTED;
+            snprintf(err.message, sizeof err.message, "only v1 (btih) magnet links are supported");
+        }
+    }
+    if (rc < 0)
+        return sw__lua_push_failure(L, rc, err.message);
+
+    sw_add_torrent_params p;
+    sw_add_torrent_params_init(&p);
+    p.ti = *ti;
+    if (*mag) {
+        p.info_hash = sw_magnet_hashes(*mag)->v1;
+        p.name = sw_magnet_name(*mag);
+    }
+    p.save_path = save_path;
+    const char *name = field_str(L, 2, "name", NULL);
+    if (name)
+        p.name = name;
+    p.resume_data = field_str(L, 2, "resume_data", &p.resume_data_len);
+    for (size_t i = 0; i < sizeof add_flags / sizeof add_flags[0]; i++)
+        if (field_bool(L, 2, add_flags[i].key))
+            p.flags |= add_flags[i].flag;
+    lua_getfield(L, 2, "duplicate_is_error");
+    if (lua_isboolean(L, -1) && !lua_toboolean(L, -1))
+        p.flags &= ~(uint64_t)SW_ADD_DUPLICATE_IS_ERROR;
+    lua_pop(L, 1);
+    const char *storage = field_str(L, 2, "storage_mode", NULL);
+    if (storage && !strcmp(storage, "allocate"))
+        p.storage_mode = SW_STORAGE_MODE_ALLOCATE;
+    else if (storage && strcmp(storage, "sparse") != 0)
+        return luaL_error(L, "add_torrent: storage_mode is \"sparse\" or \"allocate\"");
+    p.upload_limit = field_int(L, 2, "upload_limit", -1);
+    p.download_limit = field_int(L, 2, "download_limit", -1);
+    p.max_uploads = field_int(L, 2, "max_uploads", -1);
+    p.max_connections = field_int(L, 2, "max_connections", -1);
+    if (lua_getfield(L, 2, "file_priorities") == LUA_TTABLE) {
+        lua_Integer n = luaL_len(L, -1);
+        if (n < 0 || n > 1000000)
+            return luaL_error(L, "add_torrent: too many file_priorities");
+        uint8_t *prio = lua_newuserdatauv(L, (size_t)n + 1, 0);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_geti(L, -2, i);
+            lua_Integer v = lua_tointeger(L, -1);
+            if (v < 0 || v > 7)
+                return luaL_error(L, "add_torrent: file priorities are 0 to 7");
+            prio[i - 1] = (uint8_t)v;
+            lua_pop(L, 1);
+        }
+        p.file_priorities = prio;
+        p.num_file_priorities = (size_t)n;
+    }
+
+    sw_torrent_handle h;
+    memset(&err, 0, sizeof err);
+    rc = sw_session_add_torrent(ls->ses, &p, &h, &err);
+    if (rc < 0)
+        return sw__lua_push_failure(L, rc, err.message);
+    lua_settop(L, 4);
+    sw__lua_push_torrent(L, 1, h.id); /* 5 */
+
+    /* A magnet link's trackers (one tier each) and peers, then extra ones. */
+    for (int i = 0; *mag && i < sw_magnet_num_trackers(*mag); i++)
+        sw_torrent_add_tracker(h, sw_magnet_tracker(*mag, i), i);
+    for (int i = 0; *mag && i < sw_magnet_num_peers(*mag); i++) {
+        const sw_magnet_peer *mp = sw_magnet_peer_at(*mag, i);
+        if (mp->kind != SW_MAGNET_PEER_HOSTNAME)
+            sw_torrent_connect_peer(h, mp->host, (uint16_t)mp->port);
+    }
+    if (lua_getfield(L, 2, "trackers") == LUA_TTABLE) {
+        lua_Integer n = luaL_len(L, -1);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_geti(L, -1, i);
+            rc = sw_torrent_add_tracker(h, luaL_checkstring(L, -1), 0);
+            if (rc < 0 && rc != SW_ERR_EXISTS)
+                return luaL_error(L, "add_torrent: tracker %s: %s", lua_tostring(L, -1),
+                                  sw_strerror(rc));
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 2, "peers") == LUA_TTABLE) {
+        lua_Integer n = luaL_len(L, -1);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_getfield(L, 5, "connect_peer");
+            lua_pushvalue(L, 5);
+            lua_geti(L, -3, i);
+            lua_call(L, 2, 0);
+        }
+    }
+    lua_settop(L, 5);
+    return 1;
+}
+
+static int s_remove(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    sw_torrent_handle h = sw__lua_check_torrent(L, 2);
+    unsigned flags = 0;
+    if (lua_istable(L, 3) && field_bool(L, 3, "delete_files"))
+        flags |= SW_REMOVE_DELETE_FILES;
+    int rc = sw_session_remove_torrent(ls->ses, h, flags);
+    if (rc < 0)
+        return luaL_error(L, "%s", sw_strerror(rc));
+    return 0;
+}
+
+static int s_torrents(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    sw_torrent_handle *hs = NULL;
+    size_t n = 0;
+    int rc = sw_session_get_torrents(ls->ses, &hs, &n);
+    if (rc < 0)
+        return sw__lua_fail(L, rc, "torrents");
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        sw__lua_push_torrent(L, 1, hs[i].id);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    free(hs);
+    return 1;
+}
+
+static int s_find_torrent(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    size_t len;
+    const char *hex = luaL_checklstring(L, 2, &len);
+    sw_sha1 ih;
+    if (!sw_hex_decode(hex, len, ih.v, sizeof ih.v))
+        return luaL_argerror(L, 2, "expected a 40-digit hex info-hash");
+    sw_torrent_handle h;
+    int rc = sw_session_find_torrent(ls->ses, &ih, &h);
+    if (rc == SW_ERR_NOT_FOUND) {
+        lua_pushnil(L);
+        return 1;
+    }
+    if (rc < 0)
+        return sw__lua_fail(L, rc, "find_torrent");
+    sw__lua_push_torrent(L, 1, h.id);
+    return 1;
+}
+
+#define SIMPLE(name, call)                                                                         \
+    static int name(lua_State *L)                                                                  \
+    {                                                                                              \
+        sw_lua_session *ls = sw__lua_check_session(L, 1);                                          \
+        int rc = call(ls->ses);                                                                    \
+        if (rc < 0)                                                                                \
+            return luaL_error(L, "%s", sw_strerror(rc));                                           \
+        return 0;                                                                                  \
+    }
+SIMPLE(s_pause, sw_session_pause)
+SIMPLE(s_resume, sw_session_resume)
+SIMPLE(s_post_torrent_updates, sw_session_post_torrent_updates)
+#undef SIMPLE
+
+static int s_is_paused(lua_State *L)
+{
+    lua_pushboolean(L, sw_session_is_paused(sw__lua_check_session(L, 1)->ses));
+    return 1;
+}
+
+#define SETI(key, v) (lua_pushinteger(L, (lua_Integer)(v)), lua_setfield(L, -2, key))
+
+static int s_status(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    sw_session_status st;
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    int rc = sw_session_get_status(ls->ses, &st);
+    if (rc < 0)
+        return sw__lua_fail(L, rc, "status");
+    lua_createtable(L, 0, 20);
+    lua_pushboolean(L, st.has_incoming_connections);
+    lua_setfield(L, -2, "has_incoming_connections");
+    SETI("upload_rate", st.upload_rate);
+    SETI("download_rate", st.download_rate);
+    SETI("payload_upload_rate", st.payload_upload_rate);
+    SETI("payload_download_rate", st.payload_download_rate);
+    SETI("total_download", st.total_download);
+    SETI("total_upload", st.total_upload);
+    SETI("total_payload_download", st.total_payload_download);
+    SETI("total_payload_upload", st.total_payload_upload);
+    SETI("total_redundant_bytes", st.total_redundant_bytes);
+    SETI("total_failed_bytes", st.total_failed_bytes);
+    SETI("num_peers", st.num_peers);
+    SETI("num_unchoked", st.num_unchoked);
+    SETI("allowed_upload_slots", st.allowed_upload_slots);
+    SETI("peerlist_size", st.peerlist_size);
+    SETI("num_torrents", st.num_torrents);
+    return 1;
+}
+
+/* ---- settings and state ---- */
+
+static int s_settings(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    const char *name = luaL_optstring(L, 2, NULL);
+    lua_settop(L, 2);
+    sw_settings **box = lua_newuserdatauv(L, sizeof *box, 0); /* frees the copy, even on error */
+    *box = NULL;
+    if (luaL_newmetatable(L, SETTINGS_BOX_MT)) {
+        lua_pushcfunction(L, settings_box_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    int rc = sw_session_get_settings(ls->ses, box);
+    if (rc < 0)
+        return sw__lua_fail(L, rc, "settings");
+    if (name)
+        sw__lua_push_setting(L, *box, name);
+    else
+        sw__lua_push_settings(L, *box);
+    return 1;
+}
+
+/* Changes the settings named in the table; others keep their values. */
+static int s_apply_settings(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    sw_settings *cur = NULL;
+    int rc = sw_session_get_settings(ls->ses, &cur);
+    if (rc < 0)
+        return sw__lua_fail(L, rc, "apply_settings");
+    sw_settings *s = push_settings_box(L, cur);
+    sw_settings_free(cur);
+    sw__lua_settings_from_table(L, 2, s, NULL);
+    rc = sw_session_apply_settings(ls->ses, s);
+    if (rc < 0)
+        return sw__lua_fail(L, rc, "apply_settings");
+    return 0;
+}
+
+static uint32_t opt_state_flags(lua_State *L, int idx)
+{
+    lua_Integer v = luaL_optinteger(L, idx, (lua_Integer)SW_SAVE_ALL);
+    return (uint32_t)v;
+}
+
+static int s_save_state(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = sw_session_save_state(ls->ses, opt_state_flags(L, 2), &buf, &len);
+    if (rc < 0)
+        return sw__lua_fail(L, rc, "save_state");
+    lua_pushlstring(L, (const char *)buf, len);
+    free(buf);
+    return 1;
+}
+
+static int s_load_state(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    size_t len;
+    const char *buf = luaL_checklstring(L, 2, &len);
+    int rc = sw_session_load_state(ls->ses, buf, len, opt_state_flags(L, 3));
+    if (rc < 0)
+        return sw__lua_push_failure(L, rc, NULL);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int s_set_alert_mask(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    uint32_t mask = sw__lua_check_alert_mask(L, 2);
+    int rc = sw_session_set_alert_mask(ls->ses, mask);
+    if (rc < 0)
+        return sw__lua_fail(L, rc, "set_alert_mask");
+    ls->alert_mask = mask;
+    return 0;
+}
+
+static int s_alert_mask(lua_State *L)
+{
+    lua_pushinteger(L, sw__lua_check_session(L, 1)->alert_mask);
+    return 1;
+}
+
+static int s_load_plugin(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    sw_error_detail err;
+    memset(&err, 0, sizeof err);
+    int rc = sw_session_load_plugin(ls->ses, path, &err);
+    if (rc < 0)
+        return sw__lua_push_failure(L, rc, err.message);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* ---- alerts, callbacks, timers ---- */
+
+static int alert_type_of(const char *name)
+{
+    for (int t = 1; t < SW_ALERT_TYPE_COUNT; t++)
+        if (!strcmp(sw_alert_type_name(t), name))
+            return t;
+    return 0;
+}
+
+/* ses:on(type, fn): fn(alert) for every alert of that type ("*": all).
+ * The type's categories join the alert mask, so the alerts come. */
+static int s_on(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    const char *type = luaL_checkstring(L, 2);
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    int t = 0;
+    if (strcmp(type, "*") != 0 && !(t = alert_type_of(type)))
+        return luaL_argerror(L, 2, lua_pushfstring(L, "unknown alert type '%s'", type));
+    if (t) {
+        uint32_t cat = sw_alert_type_category(t);
+        if ((ls->alert_mask & cat) == 0 &&
+            sw_session_set_alert_mask(ls->ses, ls->alert_mask | cat) == 0)
+            ls->alert_mask |= cat;
+    }
+    lua_getiuservalue(L, 1, 1);
+    lua_getfield(L, -1, "callbacks");
+    if (lua_getfield(L, -1, type) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, type);
+    }
+    lua_pushvalue(L, 3);
+    lua_rawseti(L, -2, luaL_len(L, -2) + 1);
+    lua_pushvalue(L, 3);
+    return 1;
+}
+
+/* ses:off(type, fn): removes fn (every registration of it). */
+static int s_off(lua_State *L)
+{
+    sw__lua_to_session(L, 1);
+    const char *type = luaL_checkstring(L, 2);
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    lua_getiuservalue(L, 1, 1);
+    lua_getfield(L, -1, "callbacks");
+    if (lua_getfield(L, -1, type) != LUA_TTABLE)
+        return 0;
+    int list = lua_gettop(L);
+    lua_newtable(L);
+    lua_Integer n = luaL_len(L, list), k = 0;
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, list, i);
+        if (lua_rawequal(L, -1, 3))
+            lua_pop(L, 1);
+        else
+            lua_rawseti(L, -2, ++k);
+    }
+    lua_setfield(L, list - 1, type);
+    return 0;
+}
+
+static int64_t opt_timeout_ms(lua_State *L, int idx)
+{
+    if (lua_isnoneornil(L, idx))
+        return -1;
+    lua_Number s = luaL_checknumber(L, idx);
+    luaL_argcheck(L, s >= 0 && s < 1e9, idx, "seconds out of range");
+    return (int64_t)(s * 1000.0 + 0.5);
+}
+
+/* The iterator behind `for a in ses:alerts(timeout)`: upvalue 1 is the
+ * session object, 2 the timeout in ms. */
+static int alerts_next(lua_State *L)
+{
+    lua_settop(L, 0);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    if (!sw__lua_to_session(L, 1)->ses)
+        return 0;
+    int64_t timeout = (int64_t)lua_tointeger(L, lua_upvalueindex(2));
+    if (sw__lua_pump(L, 1, timeout, SW_LUA_WAIT_ALERT) == SW_LUA_PUMP_ALERT)
+        return 1;
+    return 0;
+}
+
+/* for a in ses:alerts([timeout]) do ... end: each alert as it comes; the
+ * loop ends after timeout seconds without one (nil: never), when a callback
+ * calls ses:stop(), or when the session is closed. */
+static int s_alerts(lua_State *L)
+{
+    sw__lua_check_session(L, 1);
+    int64_t timeout = opt_timeout_ms(L, 2);
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, timeout);
+    lua_pushcclosure(L, alerts_next, 2);
+    return 1;
+}
+
+/* ses:wait_for(type, [timeout]): the next alert of that type (others go to
+ * callbacks only), or nil after timeout seconds. */
+static int s_wait_for(lua_State *L)
+{
+    sw__lua_check_session(L, 1);
+    const char *type = luaL_checkstring(L, 2);
+    if (!alert_type_of(type))
+        return luaL_argerror(L, 2, lua_pushfstring(L, "unknown alert type '%s'", type));
+    int64_t timeout = opt_timeout_ms(L, 3);
+    int64_t deadline = timeout < 0 ? -1 : sw__lua_now_ms() + timeout;
+    lua_settop(L, 2);
+    for (;;) {
+        int64_t left = deadline < 0 ? -1 : deadline - sw__lua_now_ms();
+        if (deadline >= 0 && left < 0)
+            left = 0;
+        if (sw__lua_pump(L, 1, left, SW_LUA_WAIT_ALERT) != SW_LUA_PUMP_ALERT)
+            break;
+        lua_getfield(L, -1, "type");
+        bool match = !strcmp(lua_tostring(L, -1), type);
+        lua_pop(L, 1);
+        if (match)
+            return 1;
+        lua_pop(L, 1);
+        if (deadline >= 0 && sw__lua_now_ms() >= deadline)
+            break;
+    }
+    lua_pushnil(L);
+    return 1;
+}
+
+/* ses:run([seconds]): serves callbacks and timers until ses:stop() (true)
+ * or the time is up (false). */
+static int s_run(lua_State *L)
+{
+    sw__lua_check_session(L, 1);
+    int64_t timeout = opt_timeout_ms(L, 2);
+    lua_settop(L, 1);
+    lua_pushboolean(L, sw__lua_pump(L, 1, timeout, SW_LUA_WAIT_RUN) == SW_LUA_PUMP_STOPPED);
+    return 1;
+}
+
+static int s_stop(lua_State *L)
+{
+    sw__lua_to_session(L, 1)->stop = true;
+    return 0;
+}
+
+static int s_every(lua_State *L)
+{
+    return sw__lua_add_timer(L, true);
+}
+
+static int s_after(lua_State *L)
+{
+    return sw__lua_add_timer(L, false);
+}
+
+static const luaL_Reg methods[] = {
+    {"close", s_close},
+    {"is_open", s_is_open},
+    {"listen_port", s_listen_port},
+    {"listen_on", s_listen_on},
+    {"add_torrent", s_add_torrent},
+    {"remove", s_remove},
+    {"remove_torrent", s_remove},
+    {"torrents", s_torrents},
+    {"find_torrent", s_find_torrent},
+    {"pause", s_pause},
+    {"resume", s_resume},
+    {"is_paused", s_is_paused},
+    {"post_torrent_updates", s_post_torrent_updates},
+    {"status", s_status},
+    {"settings", s_settings},
+    {"apply_settings", s_apply_settings},
+    {"save_state", s_save_state},
+    {"load_state", s_load_state},
+    {"set_alert_mask", s_set_alert_mask},
+    {"alert_mask", s_alert_mask},
+    {"load_plugin", s_load_plugin},
+    {"on", s_on},
+    {"off", s_off},
+    {"alerts", s_alerts},
+    {"wait_for", s_wait_for},
+    {"run", s_run},
+    {"stop", s_stop},
+    {"every", s_every},
+    {"after", s_after},
+    {NULL, NULL},
+};
+
+void sw__lua_session_register(lua_State *L)
+{
+    if (luaL_newmetatable(L, SW_LUA_SESSION_MT)) {
+        luaL_newlib(L, methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, s_close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, s_close);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, s_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_session);
+    lua_setfield(L, -2, "session");
+}
