@@ -11,7 +11,8 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: cswarm download SOURCE [-o DIR] [--peer HOST:PORT]... [--listen PORT]\n"
                  "                       [--seed] [--plugin PATH]... [--no-default-plugins]\n"
-                 "                       [--set NAME=VALUE]... [--json-progress] [--quiet]\n"
+                 "                       [--utp|--no-utp|--utp-only] [--set NAME=VALUE]...\n"
+                 "                       [--json-progress] [--quiet]\n"
                  "\n"
                  "Downloads the torrent SOURCE (a .torrent file or a magnet link, whose metadata\n"
                  "comes from peers) into DIR (default: the current folder) and exits 0 once every\n"
@@ -26,6 +27,9 @@ static void usage(FILE *out)
                  "  --plugin PATH      load a plugin (.so; repeatable; a bare name is searched\n"
                  "                     in the plugin_search_path setting)\n"
                  "  --no-default-plugins  do not load ut_metadata, ut_pex, smart_ban, lt_tex\n"
+                 "  --utp / --no-utp   peers over uTP and TCP (uTP tried first; the default) /\n"
+                 "                     over TCP only\n"
+                 "  --utp-only         peers over uTP only (TCP off both ways)\n"
                  "  --set NAME=VALUE   change a setting (see docs/settings.md; repeatable)\n"
                  "  --json-progress    one JSON object per second on stdout\n"
                  "  --quiet            no progress output\n");

@@ -11,7 +11,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: cswarm seed TORRENT_FILE -d DATA_DIR [--listen PORT] [--peer HOST:PORT]...\n"
             "                   [--plugin PATH]... [--no-default-plugins]\n"
-            "                   [--set NAME=VALUE]... [--json-progress] [--quiet]\n"
+            "                   [--utp|--no-utp|--utp-only] [--set NAME=VALUE]...\n"
+            "                   [--json-progress] [--quiet]\n"
             "\n"
             "Checks the data of TORRENT_FILE under DATA_DIR, then uploads it to peers until\n"
             "interrupted (SIGINT/SIGTERM). It never downloads.\n"
@@ -21,6 +22,9 @@ static void usage(FILE *out)
             "  --peer HOST:PORT   a peer to connect to (repeatable)\n"
             "  --plugin PATH      load a plugin (.so; repeatable)\n"
             "  --no-default-plugins  do not load ut_metadata, ut_pex, smart_ban, lt_tex\n"
+            "  --utp / --no-utp   peers over uTP and TCP (uTP tried first; the default) /\n"
+            "                     over TCP only\n"
+            "  --utp-only         peers over uTP only (TCP off both ways)\n"
             "  --set NAME=VALUE   change a setting (repeatable)\n"
             "  --json-progress    one JSON object per second on stdout\n"
             "  --quiet            no progress output\n");

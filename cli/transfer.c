@@ -48,7 +48,9 @@ void sw_cli_transfer_init(sw_cli_transfer *t, const char *command)
 }
 
 static const char *const not_yet[] = {
-    "--no-dht", "--dht-node", "--utp", "--no-utp", "--utp-only", "--script",
+    "--no-dht",
+    "--dht-node",
+    "--script",
 };
 
 int sw_cli_transfer_option(sw_cli_transfer *t, int argc, char **argv, int *i)
@@ -99,6 +101,12 @@ int sw_cli_transfer_option(sw_cli_transfer *t, int argc, char **argv, int *i)
     }
     if (!strcmp(a, "--quiet")) {
         t->quiet = true;
+        return 1;
+    }
+    if (!strcmp(a, "--utp") || !strcmp(a, "--no-utp") || !strcmp(a, "--utp-only")) {
+        t->utp_mode = !strcmp(a, "--utp")      ? SW_CLI_UTP_ON
+                      : !strcmp(a, "--no-utp") ? SW_CLI_UTP_OFF
+                                               : SW_CLI_UTP_ONLY;
         return 1;
     }
     for (size_t k = 0; k < sizeof not_yet / sizeof not_yet[0]; k++) {
@@ -392,6 +400,13 @@ static void connect_peers(run *r, const sw_torrent_status *st)
 static int setup(run *r, sw_settings *settings)
 {
     const sw_cli_transfer *o = r->opt;
+    if (o->utp_mode != SW_CLI_UTP_DEFAULT) {
+        bool utp = o->utp_mode != SW_CLI_UTP_OFF, tcp = o->utp_mode != SW_CLI_UTP_ONLY;
+        sw_settings_set_bool(settings, SW_SET_ENABLE_OUTGOING_UTP, utp);
+        sw_settings_set_bool(settings, SW_SET_ENABLE_INCOMING_UTP, utp);
+        sw_settings_set_bool(settings, SW_SET_ENABLE_OUTGOING_TCP, tcp);
+        sw_settings_set_bool(settings, SW_SET_ENABLE_INCOMING_TCP, tcp);
+    }
     for (int i = 0; i < o->num_sets; i++) {
         int rc = sw_settings_apply_assignment(settings, o->sets[i]);
         if (rc < 0) {

@@ -24,6 +24,9 @@ typedef struct sw_cli_transfer {
     bool seed_only;    /* cswarm seed: never download */
     bool json;
     bool quiet;
+    /* --utp (both, uTP first: the default), --no-utp (TCP only),
+     * --utp-only (no TCP); applied before --set. */
+    enum { SW_CLI_UTP_DEFAULT, SW_CLI_UTP_ON, SW_CLI_UTP_OFF, SW_CLI_UTP_ONLY } utp_mode;
 } sw_cli_transfer;
 
 void sw_cli_transfer_init(sw_cli_transfer *t, const char *command);

@@ -3,7 +3,7 @@
  * inside core/. Not for embedders or plugins.
  *
  * Streams. An sw_stream is a reliable byte stream to one remote endpoint.
- * Today the only kind is TCP (stream_tcp.c); uTP, encrypted (MSE) and proxied
+ * TCP (stream_tcp.c) and uTP (stream_utp.c) exist; encrypted (MSE) and proxied
  * streams will implement the same sw_stream_ops table, so peer connections
  * never see what carries their bytes. The read side follows libuv: the owner
  * supplies alloc_cb/read_cb, reading starts with sw__stream_read_start and
@@ -120,6 +120,21 @@ size_t sw__stream_write_queue_size(const sw_stream *s);
  * failure (then close it). bind_to may be NULL (the OS picks). */
 int sw__stream_tcp_connect(uv_loop_t *loop, const sw_endpoint *to, const sw_endpoint *bind_to,
                            sw_stream_connect_cb cb, void *data, sw_stream **s_out);
+
+/* uTP streams (stream_utp.c) over core/utp sockets of a context that the
+ * session owns. */
+typedef struct sw_utp_ctx sw_utp_ctx;
+typedef struct sw_utp_socket sw_utp_socket;
+/* Starts a uTP connection to `to` through ctx, like sw__stream_tcp_connect:
+ * the stream exists at once, cb(s, 0) once the remote answered, or
+ * cb(s, UV_ECONNREFUSED / UV_ETIMEDOUT / ...) (then close it). local (may be
+ * NULL) is recorded as the stream's local endpoint (the UDP socket's).
+ * SW_ERR_NOT_SUPPORTED when ctx is NULL. */
+int sw__stream_utp_connect(sw_utp_ctx *ctx, const sw_endpoint *to, const sw_endpoint *local,
+                           sw_stream_connect_cb cb, void *data, sw_stream **s_out);
+/* Wraps a connected socket (an accepted one) as a stream; the stream owns
+ * sock from now on. */
+int sw__stream_utp_wrap(sw_utp_socket *sock, const sw_endpoint *local, sw_stream **s_out);
 
 /* ---- listen sockets (listen.c) ---- */
 

@@ -155,9 +155,53 @@ void sw__peer_conn_close(sw_peer_conn *pc, int error, const char *op)
     sw__peer_conn_maybe_free(pc);
 }
 
+bool sw__peer_env_can_connect(const sw_peer_env *env)
+{
+    return SW_ENV_BOOL(env, ENABLE_OUTGOING_TCP) ||
+           (env->utp && SW_ENV_BOOL(env, ENABLE_OUTGOING_UTP));
+}
+
+/* Opens pc's stream to e: over uTP first when outgoing uTP is on and the
+ * peer has not failed it (as libtorrent does), else over TCP. */
+static int open_stream(sw_peer_conn *pc, sw_peer_entry *e, sw_stream_connect_cb cb)
+{
+    sw_peer_env *env = pc->env;
+    bool tcp = SW_ENV_BOOL(env, ENABLE_OUTGOING_TCP);
+    bool utp = env->utp && SW_ENV_BOOL(env, ENABLE_OUTGOING_UTP);
+    if (utp && (!e->no_utp || !tcp))
+        return sw__stream_utp_connect(env->utp, &e->ep, &env->utp_local, cb, pc, &pc->stream);
+    if (tcp)
+        return sw__stream_tcp_connect(env->loop, &e->ep, NULL, cb, pc, &pc->stream);
+    return SW_ERR_NOT_SUPPORTED;
+}
+
+static void on_connected(sw_stream *s, int status);
+
+/* A uTP connect failed: the peer may speak TCP only. Remember that and try
+ * TCP on the same connection. Returns true if a TCP connect started. */
+static bool fall_back_to_tcp(sw_peer_conn *pc, sw_stream *s)
+{
+    sw_peer_env *env = pc->env;
+    if (s->type != SW_SOCKET_UTP || !pc->entry)
+        return false;
+    pc->entry->no_utp = true;
+    if (!SW_ENV_BOOL(env, ENABLE_OUTGOING_TCP))
+        return false;
+    pc->stream = NULL;
+    sw__stream_close(s, NULL);
+    if (open_stream(pc, pc->entry, on_connected) < 0) {
+        pc->stream = NULL;
+        return false;
+    }
+    pc->connected_ms = env->now_ms; /* the TCP connect gets its own time */
+    return true;
+}
+
 static void on_connected(sw_stream *s, int status)
 {
     sw_peer_conn *pc = s->data;
+    if (status < 0 && fall_back_to_tcp(pc, s))
+        return;
     if (pc->counted_half_open) {
         pc->counted_half_open = false;
         pc->env->num_half_open--;
@@ -186,7 +230,7 @@ int sw__peer_conn_connect(sw_swarm *sw, sw_peer_entry *e)
     sw__wire_parser_set_num_pieces(&pc->parser, (uint32_t)sw->num_pieces);
     int rc = sw__bitfield_init_size(&pc->have, (uint32_t)sw->num_pieces);
     if (rc == 0)
-        rc = sw__stream_tcp_connect(env->loop, &e->ep, NULL, on_connected, pc, &pc->stream);
+        rc = open_stream(pc, e, on_connected);
     if (rc < 0) {
         sw__wire_parser_free(&pc->parser);
         sw__bitfield_free(&pc->have);
@@ -210,7 +254,9 @@ int sw__peer_conn_connect(sw_swarm *sw, sw_peer_entry *e)
 void sw__peer_env_accept(sw_peer_env *env, sw_stream *s)
 {
     int limit = SW_ENV_INT(env, CONNECTIONS_LIMIT);
-    if (!SW_ENV_BOOL(env, ENABLE_INCOMING_TCP) || (limit >= 0 && env->num_conns >= limit)) {
+    bool enabled = s->type == SW_SOCKET_UTP ? SW_ENV_BOOL(env, ENABLE_INCOMING_UTP)
+                                            : SW_ENV_BOOL(env, ENABLE_INCOMING_TCP);
+    if (!enabled || (limit >= 0 && env->num_conns >= limit)) {
         sw__stream_close(s, NULL);
         return;
     }

@@ -482,7 +482,7 @@ int sw__swarm_add_peer(sw_swarm *sw, const sw_endpoint *ep, uint8_t source, bool
     if (connect_now) {
         e->failcount = 0;
         e->next_try_ms = 0;
-        if (sw->active && !e->conn && !e->banned && SW_ENV_BOOL(env, ENABLE_OUTGOING_TCP))
+        if (sw->active && !e->conn && !e->banned && sw__peer_env_can_connect(env))
             rc = sw__peer_conn_connect(sw, e);
     }
     /* Last: the owner's plugins may change the peer list. */
@@ -496,7 +496,7 @@ static void connect_some(sw_swarm *sw, int budget)
     sw_peer_env *env = sw->env;
     int limit = SW_ENV_INT(env, CONNECTIONS_LIMIT);
     int max_fail = SW_ENV_INT(env, MAX_FAILCOUNT);
-    if (!SW_ENV_BOOL(env, ENABLE_OUTGOING_TCP))
+    if (!sw__peer_env_can_connect(env))
         return;
     while (budget-- > 0) {
         if (limit >= 0 && env->num_conns >= limit)

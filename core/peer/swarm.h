@@ -100,6 +100,7 @@ typedef struct sw_peer_entry {
     bool banned;
     bool seed;        /* last seen as a seed */
     bool connectable; /* ep is a listen port we may dial */
+    bool no_utp;      /* a uTP connect to it failed: dial it over TCP */
     uint64_t next_try_ms;
     sw_peer_conn *conn; /* the live connection, if any */
     size_t index_;      /* internal: position in the list's vector */
@@ -213,6 +214,8 @@ struct sw_peer_env {
     uint64_t last_tick_ms;
     uint64_t tick_dt_ms;         /* time since the previous tick */
     sw_bw_bucket up_bw, down_bw; /* upload_rate_limit / download_rate_limit */
+    struct sw_utp_ctx *utp;      /* the session's uTP context; NULL: TCP only */
+    sw_endpoint utp_local;       /* the UDP socket's address (uTP streams' local end) */
 };
 
 /* Initialises what the session does not fill. */
@@ -220,6 +223,9 @@ void sw__peer_env_init(sw_peer_env *env);
 /* Once a tick (about every second): timeouts, rates, keep-alives, the
  * choker, new outgoing connections. */
 void sw__peer_env_tick(sw_peer_env *env);
+/* Whether outgoing connections are possible at all (TCP, or uTP with a
+ * context). */
+bool sw__peer_env_can_connect(const sw_peer_env *env);
 /* A new incoming stream (from a listener): the env owns it now. */
 void sw__peer_env_accept(sw_peer_env *env, sw_stream *s);
 /* Closes every connection (shutdown). */

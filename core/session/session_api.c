@@ -7,6 +7,7 @@
 
 #include "plugin_int.h"
 #include "session_int.h"
+#include "session_utp.h"
 #include "torrent_trackers.h"
 
 /* ---- the torrent table ---- */
@@ -517,6 +518,7 @@ static int status_fn(sw_session *ses, void *arg)
         st->peerlist_size += (int)t->swarm.peers.count;
         st->num_torrents++;
     }
+    sw__session_utp_status(ses, &st->utp_status);
     return 0;
 }
 
@@ -680,6 +682,7 @@ static void settings_changed(sw_session *ses)
     int q = sw__settings_int(ses->settings, SW_SET_ALERT_QUEUE_SIZE);
     sw__alert_queue_set_limit(ses->alerts, q > 0 ? (size_t)q : 1);
     sw__choker_trigger(&ses->env);
+    sw__session_utp_settings_changed(ses);
 }
 
 static int apply_fn(sw_session *ses, void *arg)

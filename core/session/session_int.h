@@ -190,6 +190,7 @@ struct sw_session {
     struct sw_tracker_client *tracker_client; /* NULL if it could not be created */
     int live_tracker_managers;                /* including those still sending "stopped" */
     struct sw_session_udp *udp;               /* session_udp.h; NULL until listening */
+    struct sw_session_utp *utp;               /* session_utp.h; NULL until the UDP socket opens */
 };
 
 struct sw_session_proxy {

@@ -4,16 +4,20 @@
 #include <string.h>
 
 #include "session_udp.h"
+#include "session_utp.h"
 #include "tracker/tracker.h"
 
 /* Largest datagram read (BEP 15 replies with many peers, uTP, KRPC). */
 #define UDP_BUF_SIZE 65536
+/* Datagrams read per system call (recvmmsg): uTP at full rate delivers
+ * many per loop iteration. libuv hands each its own 64 KiB slice. */
+#define UDP_RECV_BATCH 16
 
 struct sw_session_udp {
     uv_udp_t h;
     sw_session *ses; /* NULL once the socket is being closed */
     int family;      /* AF_INET or AF_INET6 */
-    char buf[UDP_BUF_SIZE];
+    char buf[UDP_BUF_SIZE * UDP_RECV_BATCH];
 };
 
 typedef struct udp_send_req {
@@ -31,11 +35,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from,
                     unsigned flags)
 {
-    (void)buf;
     struct sw_session_udp *u = h->data;
     if (n <= 0 || !from || !u->ses || (flags & UV_UDP_PARTIAL))
         return;
-    (void)sw__session_udp_dispatch(u->ses, from, (const uint8_t *)u->buf, (size_t)n);
+    /* With recvmmsg each datagram has its own slice of u->buf. */
+    (void)sw__session_udp_dispatch(u->ses, from, (const uint8_t *)buf->base, (size_t)n);
 }
 
 static void on_closed(uv_handle_t *h)
@@ -46,6 +50,8 @@ static void on_closed(uv_handle_t *h)
 void sw__session_udp_close(sw_session *ses)
 {
     struct sw_session_udp *u = ses->udp;
+    if (ses->shutting_down)
+        sw__session_utp_close(ses); /* a rebind keeps uTP; shutdown ends it */
     if (!u)
         return;
     ses->udp = NULL;
@@ -67,7 +73,7 @@ int sw__session_udp_open(sw_session *ses, const sw_endpoint *ep)
     struct sw_session_udp *u = calloc(1, sizeof *u);
     if (!u)
         return SW_ERR_NOMEM;
-    int rc = uv_udp_init(&ses->loop, &u->h);
+    int rc = uv_udp_init_ex(&ses->loop, &u->h, AF_UNSPEC | UV_UDP_RECVMMSG);
     if (rc < 0) {
         free(u);
         return rc;
@@ -90,7 +96,13 @@ int sw__session_udp_open(sw_session *ses, const sw_endpoint *ep)
         return rc;
     }
     ses->udp = u;
+    (void)sw__session_utp_attach(ses); /* without it: TCP peers only */
     return 0;
+}
+
+uv_udp_t *sw__session_udp_handle(sw_session *ses)
+{
+    return ses->udp ? &ses->udp->h : NULL;
 }
 
 static void on_sent(uv_udp_send_t *req, int status)
@@ -122,6 +134,12 @@ int sw__session_udp_send(void *user, const struct sockaddr *to, const uint8_t *b
 bool sw__session_udp_dispatch(sw_session *ses, const struct sockaddr *from, const uint8_t *data,
                               size_t len)
 {
+    /* uTP first: the bulk of the traffic. Its first byte (type << 4 |
+     * version 1, types 0-4) matches neither KRPC's 'd' nor a tracker
+     * reply's action (0-3 in a big-endian 32-bit word, so 0). */
+    if (len > 0 && (data[0] & 0x0f) == 1 && (data[0] >> 4) <= 4 &&
+        sw__session_utp_on_packet(ses, from, data, len))
+        return true;
     if (ses->tracker_client &&
         sw__tracker_client_on_udp_packet(ses->tracker_client, from, data, len))
         return true;

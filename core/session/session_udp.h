@@ -21,6 +21,8 @@ void sw__session_udp_close(sw_session *ses);
 /* The tracker client's send function (user is the session): 0, or a
  * negative error when there is no socket for to's family. */
 int sw__session_udp_send(void *user, const struct sockaddr *to, const uint8_t *buf, size_t len);
+/* The socket's handle (uTP's batched sends); NULL when there is none. */
+uv_udp_t *sw__session_udp_handle(sw_session *ses);
 /* Where every received datagram goes: the tracker client first. Returns
  * whether someone took it. */
 bool sw__session_udp_dispatch(sw_session *ses, const struct sockaddr *from, const uint8_t *data,

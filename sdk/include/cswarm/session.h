@@ -215,6 +215,25 @@ SW_API int sw_session_refresh_torrent_status(sw_session *ses, sw_torrent_status 
  * that changed since the previous call (returns at once). */
 SW_API int sw_session_post_torrent_updates(sw_session *ses);
 
+/* uTP sockets and packets (libtorrent's utp_status and its uTP counters);
+ * socket counts are now, packet counts since the session started. */
+typedef struct sw_utp_status {
+    int num_idle;      /* connected, nothing in flight */
+    int num_syn_sent;  /* connecting */
+    int num_connected; /* connected with data in flight */
+    int num_fin_sent;
+    int num_close_wait; /* closed locally, finishing the FIN exchange */
+    uint64_t packets_in, packets_out;
+    uint64_t payload_pkts_in, payload_pkts_out;
+    uint64_t packet_loss;     /* packets found lost */
+    uint64_t packet_resend;   /* packets sent again */
+    uint64_t fast_retransmit; /* resent on duplicate/selective ACKs */
+    uint64_t timeout;         /* retransmission timeouts */
+    uint64_t invalid_pkts_in; /* malformed or unexpected, dropped */
+    uint64_t redundant_pkts_in;
+    uint64_t samples_above_target, samples_below_target; /* LEDBAT delay samples */
+} sw_utp_status;
+
 /* Session-wide counters (libtorrent's session_status). Rates are bytes per
  * second averaged over a few seconds; totals count since the session
  * started. */
@@ -244,6 +263,7 @@ typedef struct sw_session_status {
     int peerlist_size; /* known peers over all torrents */
     int num_torrents;
     int dht_nodes, dht_node_cache, dht_torrents; /* 0: no DHT yet */
+    sw_utp_status utp_status;
     uint64_t reserved[8];
 } sw_session_status;
 
