@@ -129,8 +129,22 @@ static void run_timers(lua_State *L, int ses_idx)
         int64_t when = (int64_t)lua_tointeger(L, -1);
         lua_pop(L, 1);
         if (when <= now) {
+            /* Insert in due order (a timer table's set order is arbitrary):
+             * shift later ones up, then place this one. */
+            lua_Integer at = ++n;
+            while (at > 1) {
+                lua_rawgeti(L, due, at - 1);
+                lua_getfield(L, -1, "due_ms");
+                int64_t prev = (int64_t)lua_tointeger(L, -1);
+                lua_pop(L, 1);
+                if (prev <= when) {
+                    lua_pop(L, 1);
+                    break;
+                }
+                lua_rawseti(L, due, at--);
+            }
             lua_pushvalue(L, -1);
-            lua_rawseti(L, due, ++n);
+            lua_rawseti(L, due, at);
         }
     }
     for (lua_Integer i = 1; i <= n; i++) {
@@ -211,6 +225,10 @@ int sw__lua_pump(lua_State *L, int ses_idx, int64_t timeout_ms, int mode)
     ses_idx = lua_absindex(L, ses_idx);
     sw_lua_session *ls = sw__lua_check_session(L, ses_idx);
     int64_t deadline = timeout_ms < 0 ? -1 : sw__lua_now_ms() + timeout_ms;
+    /* At least one poll for alerts, and timers run after every wait, so
+     * whatever fell due before the deadline is served before returning,
+     * however late the thread woke up. */
+    bool polled = false;
     for (;;) {
         run_timers(L, ses_idx);
         if (!ls->ses)
@@ -232,6 +250,9 @@ int sw__lua_pump(lua_State *L, int ses_idx, int64_t timeout_ms, int mode)
             continue;
         }
         int64_t now = sw__lua_now_ms();
+        if (deadline >= 0 && now >= deadline && polled)
+            return SW_LUA_PUMP_TIMEOUT;
+        polled = true;
         int64_t wait = deadline < 0 ? MAX_WAIT_MS : deadline - now;
         int64_t due = next_due(L, ses_idx);
         if (due >= 0 && due - now < wait)
@@ -249,8 +270,6 @@ int sw__lua_pump(lua_State *L, int ses_idx, int64_t timeout_ms, int mode)
             }
             sw_alert_batch_free(batch);
         }
-        if (deadline >= 0 && sw__lua_now_ms() >= deadline)
-            return SW_LUA_PUMP_TIMEOUT;
     }
 }
 

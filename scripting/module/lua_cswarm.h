@@ -8,9 +8,8 @@
  * used by one thread at a time, as Lua requires.
  *
  * Ownership. Sessions made by cswarm.session() belong to their Lua userdata:
- * ses:close(), a to-be-closed variable or garbage collection shuts them down.
- * A session wrapped with sw_lua_push_session_borrowed belongs to the caller,
- * who must keep it alive until the lua_State is closed. */
+ * ses:close(), a to-be-closed variable or garbage collection shuts them down
+ * (closing the lua_State closes them all). */
 #ifndef SW_LUA_CSWARM_H
 #define SW_LUA_CSWARM_H
 
@@ -26,10 +25,6 @@
 
 /* The entry point `require "cswarm"` calls: returns the module table. */
 SW_LUA_EXPORT int luaopen_cswarm(lua_State *L);
-
-/* Pushes a session object for a session the caller owns (close() on it
- * only detaches Lua from it). Loads the module first if needed. */
-void sw_lua_push_session_borrowed(lua_State *L, sw_session *ses);
 
 /* Runs a script file with arg set as lua5.4 does (argv[0] is the script,
  * argv[1..] its arguments) in a fresh state with the standard libraries and

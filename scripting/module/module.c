@@ -195,13 +195,3 @@ SW_LUA_EXPORT int luaopen_cswarm(lua_State *L)
     lua_setfield(L, -2, "errors");
     return 1;
 }
-
-void sw_lua_push_session_borrowed(lua_State *L, sw_session *ses)
-{
-    luaL_requiref(L, "cswarm", luaopen_cswarm, 0);
-    lua_pop(L, 1);
-    sw_lua_session *ls = sw__lua_new_session(L);
-    ls->ses = ses;
-    ls->borrowed = true;
-    ls->alert_mask = SW_ALERT_CAT_ERROR;
-}

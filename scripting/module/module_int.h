@@ -21,7 +21,6 @@
  * the Lua side: callbacks (by alert type name) and timers. */
 typedef struct sw_lua_session {
     sw_session *ses; /* NULL once closed */
-    bool borrowed;   /* owned by the embedding program: close only detaches */
     bool stop;       /* ses:stop() asked the running wait to return */
     uint32_t alert_mask;
     sw_alert_batch *batch; /* popped alerts not yet handed to Lua */
