@@ -248,4 +248,8 @@ const sw_host sw__plugin_host = {
     .peer_flags = sw_plugin_peer_flags,
     .peer_send_extended = sw_plugin_peer_send_extended,
     .peer_disconnect = sw_plugin_peer_disconnect,
+
+    .post_alert = sw_plugin_post_alert,
+    .disable = sw_plugin_disable,
+    .torrent_num_have = sw_plugin_torrent_num_have,
 };

@@ -114,6 +114,8 @@ int sw__plugin_register(sw_session *ses, sw_plugin_init_fn init, const char *pat
                         char *err, size_t err_len);
 /* Disables a plugin after a failure (alert now, teardown at the next tick). */
 void sw__plugin_fail(sw_plugin_session *ps, int error, const char *what);
+/* The same with the alert's whole detail given (the plugin's own words). */
+void sw__plugin_fail_detail(sw_plugin_session *ps, int error, const char *detail);
 /* Destroys every session-level context (shutdown, torrents already gone). */
 void sw__plugin_session_close(sw_session *ses);
 /* After the network thread ended: closes modules and frees the registry. */

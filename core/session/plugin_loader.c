@@ -1,16 +1,20 @@
 /* Adding plugins to a session: from a descriptor compiled into the program,
  * from the built-in registry, or from a file (a shared object found directly
- * or through the plugin_search_path setting; Lua files are refused until
- * scripting is built in). The module is opened on the caller's thread; its
- * entry point runs on the network thread. */
+ * or through the plugin_search_path setting, or a .lua script run by the
+ * Lua adapter module, see <cswarm/lua_plugin.h>). The module is opened and
+ * a script read on the caller's thread; the entry point runs on the network
+ * thread. */
 #include <ctype.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "plugin_int.h"
+#include "plugin_int.h" /* first: it selects the built-in form of plugin.h */
+
+#include <cswarm/lua_plugin.h>
 
 static void set_err(sw_error_detail *err, int code, const char *fmt, const char *a, const char *b)
 {
@@ -27,21 +31,43 @@ typedef struct register_arg {
     void *module;
     bool ran;
     char msg[256];
+    /* A Lua script: the adapter's entry and what it is given. */
+    sw_lua_plugin_init_fn lua_init;
+    const sw_lua_plugin_params *lua_params;
 } register_arg;
+
+/* The registry calls an init with no argument of its own; a script's entry
+ * also needs the script. Registration runs init synchronously on the
+ * network thread, so a thread-local carries the script across that call. */
+static _Thread_local const register_arg *lua_registering;
+
+static int lua_init_trampoline(const sw_host *host, sw_plugin_desc *out, char **errmsg)
+{
+    const register_arg *a = lua_registering;
+    if (!a)
+        return SW_ERR_INVALID_ARG;
+    return a->lua_init(host, a->lua_params, out, errmsg);
+}
 
 static int register_fn(sw_session *ses, void *arg)
 {
     register_arg *a = arg;
     a->ran = true;
-    return sw__plugin_register(ses, a->init, a->path, a->module, a->msg, sizeof a->msg);
+    if (!a->lua_init)
+        return sw__plugin_register(ses, a->init, a->path, a->module, a->msg, sizeof a->msg);
+    lua_registering = a;
+    int rc = sw__plugin_register(ses, lua_init_trampoline, a->path, a->module, a->msg,
+                                 sizeof a->msg);
+    lua_registering = NULL;
+    return rc;
 }
 
 /* Runs the registration on the network thread; the module is the
  * registry's from here on (closed on failure). */
-static int register_on_loop(sw_session *ses, sw_plugin_init_fn init, const char *path, void *module,
-                            sw_error_detail *err)
+static int run_register(sw_session *ses, register_arg *ap, sw_error_detail *err)
 {
-    register_arg a = {.init = init, .path = path, .module = module};
+    register_arg a = *ap;
+    void *module = a.module;
     a.msg[0] = '\0';
     int rc = sw__session_run(ses, register_fn, &a);
     if (!a.ran) {
@@ -53,6 +79,13 @@ static int register_on_loop(sw_session *ses, sw_plugin_init_fn init, const char 
     if (rc < 0)
         set_err(err, rc, "%s%s", a.msg[0] ? a.msg : sw_strerror(rc), NULL);
     return rc;
+}
+
+static int register_on_loop(sw_session *ses, sw_plugin_init_fn init, const char *path, void *module,
+                            sw_error_detail *err)
+{
+    register_arg a = {.init = init, .path = path, .module = module};
+    return run_register(ses, &a, err);
 }
 
 int sw_session_add_extension(sw_session *ses, sw_session_plugin_init_fn init,
@@ -164,27 +197,139 @@ static int find_in_path(sw_session *ses, const char *name, char **found_out)
     return rc;
 }
 
+/* ---- Lua scripts ---- */
+
+/* The largest script accepted (a plugin, not a data file). */
+#define SW_LUA_PLUGIN_MAX_SOURCE (4 << 20)
+
+static int read_script(const char *path, char **buf_out, size_t *len_out, sw_error_detail *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        set_err(err, SW_ERR_PLUGIN_OPEN, "cannot open %s: %s", path, strerror(errno));
+        return SW_ERR_PLUGIN_OPEN;
+    }
+    char *buf = malloc(SW_LUA_PLUGIN_MAX_SOURCE + 1);
+    if (!buf) {
+        fclose(f);
+        return SW_ERR_NOMEM;
+    }
+    size_t n = fread(buf, 1, SW_LUA_PLUGIN_MAX_SOURCE + 1, f);
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    if (failed || n > SW_LUA_PLUGIN_MAX_SOURCE) {
+        set_err(err, SW_ERR_PLUGIN_OPEN, "cannot read %s: %s", path,
+                failed ? "read error" : "larger than 4 MiB");
+        free(buf);
+        return SW_ERR_PLUGIN_OPEN;
+    }
+    *buf_out = buf;
+    *len_out = n;
+    return 0;
+}
+
+/* The adapter module: in the plugin_search_path folders, else where it was
+ * installed, else in the build tree (both paths come from the scripting
+ * build; a build without it has neither). *found_out is malloc'd. */
+static int find_lua_adapter(sw_session *ses, char **found_out)
+{
+    if (find_in_path(ses, SW_LUA_PLUGIN_MODULE, found_out) == 0)
+        return 0;
+    static const char *const fixed[] = {
+#ifdef SW_LUA_PLUGIN_INSTALL_PATH
+        SW_LUA_PLUGIN_INSTALL_PATH,
+#endif
+#ifdef SW_LUA_PLUGIN_BUILD_PATH
+        SW_LUA_PLUGIN_BUILD_PATH,
+#endif
+        NULL};
+    for (size_t i = 0; fixed[i]; i++) {
+        if (access(fixed[i], R_OK) == 0) {
+            *found_out = strdup(fixed[i]);
+            return *found_out ? 0 : SW_ERR_NOMEM;
+        }
+    }
+    return SW_ERR_NOT_FOUND;
+}
+
+static int load_lua(sw_session *ses, const char *path, sw_error_detail *err)
+{
+    sw_lua_plugin_params params = {.struct_size = sizeof params, .path = path};
+    sw_settings *s;
+    int rc = sw_session_get_settings(ses, &s);
+    if (rc < 0)
+        return rc;
+    int ilimit = 0, mlimit = 0;
+    bool sandbox = true;
+    sw_settings_get_int(s, SW_SET_LUA_INSTRUCTION_LIMIT, &ilimit);
+    sw_settings_get_int(s, SW_SET_LUA_MEMORY_LIMIT, &mlimit);
+    sw_settings_get_bool(s, SW_SET_LUA_PLUGIN_SANDBOX, &sandbox);
+    sw_settings_free(s);
+    params.instruction_limit = ilimit > 0 ? ilimit : 0;
+    params.memory_limit = mlimit > 0 ? mlimit : 0;
+    params.sandbox = sandbox;
+
+    char *adapter = NULL;
+    rc = find_lua_adapter(ses, &adapter);
+    if (rc < 0) {
+        set_err(err, SW_ERR_NOT_SUPPORTED,
+                "%s: no Lua plugin adapter (%s) in the plugin_search_path folders or where it "
+                "was installed",
+                path, SW_LUA_PLUGIN_MODULE);
+        return SW_ERR_NOT_SUPPORTED;
+    }
+    char *source = NULL;
+    rc = read_script(path, &source, &params.source_len, err);
+    if (rc < 0) {
+        free(adapter);
+        return rc;
+    }
+    params.source = source;
+    dlerror();
+    void *module = dlopen(adapter, RTLD_NOW | RTLD_LOCAL);
+    void *sym = module ? dlsym(module, SW_LUA_PLUGIN_ENTRY) : NULL;
+    if (!sym) {
+        const char *why = dlerror();
+        set_err(err, module ? SW_ERR_PLUGIN_NO_ENTRY : SW_ERR_PLUGIN_OPEN,
+                "cannot use the Lua plugin adapter %s: %s", adapter, why ? why : "?");
+        rc = module ? SW_ERR_PLUGIN_NO_ENTRY : SW_ERR_PLUGIN_OPEN;
+        if (module)
+            dlclose(module);
+        free(adapter);
+        free(source);
+        return rc;
+    }
+    free(adapter);
+    register_arg a = {.path = path, .module = module, .lua_params = &params};
+    memcpy(&a.lua_init, &sym, sizeof a.lua_init); /* see sw_session_load_plugin */
+    rc = run_register(ses, &a, err);
+    free(source);
+    return rc;
+}
+
 int sw_session_load_plugin(sw_session *ses, const char *path, sw_error_detail *err_out)
 {
     if (!ses || !path || !*path) {
         set_err(err_out, SW_ERR_INVALID_ARG, "no plugin path%s%s", "", NULL);
         return SW_ERR_INVALID_ARG;
     }
-    if (ends_with(path, ".lua")) {
-        set_err(err_out, SW_ERR_NOT_SUPPORTED,
-                "%s: Lua plugins are not supported yet (this build has no Lua plugin "
-                "adapter)%s",
-                path, NULL);
-        return SW_ERR_NOT_SUPPORTED;
-    }
     char *found = NULL;
     if (!strchr(path, '/')) {
         int rc = find_in_path(ses, path, &found);
-        if (rc < 0) {
+        /* A script is a plain file: a bare name may also be in the
+         * current folder (a module's bare name would mean dlopen's own
+         * search, hence the rule for those). */
+        if (rc < 0 && !(rc == SW_ERR_NOT_FOUND && ends_with(path, ".lua"))) {
             set_err(err_out, rc, "%s: not found in the plugin_search_path folders%s", path, NULL);
             return rc;
         }
-        path = found;
+        if (found)
+            path = found;
+    }
+    if (ends_with(path, ".lua")) {
+        int rc = load_lua(ses, path, err_out);
+        free(found);
+        return rc;
     }
     dlerror();
     void *module = dlopen(path, RTLD_NOW | RTLD_LOCAL);

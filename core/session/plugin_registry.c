@@ -248,6 +248,9 @@ int sw__plugin_register(sw_session *ses, sw_plugin_init_fn init, const char *pat
     rc = check_desc(reg, &d, msg, sizeof msg);
     if (rc < 0) {
         bool abi_ok = rc != SW_ERR_PLUGIN_ABI;
+        /* The name may live in the context destroyed below. */
+        char name[72];
+        snprintf(name, sizeof name, "%s", abi_ok && d.name ? d.name : "");
         /* With a compatible layout the plugin's own context can be freed. */
         if (abi_ok && d.session_hooks) {
             sw_session_hooks sh;
@@ -255,7 +258,7 @@ int sw__plugin_register(sw_session *ses, sw_plugin_init_fn init, const char *pat
             if (sh.destroy)
                 sh.destroy(d.ctx);
         }
-        return refuse(ses, rc, abi_ok ? d.name : NULL, path, module, msg, err, err_len);
+        return refuse(ses, rc, name[0] ? name : NULL, path, module, msg, err, err_len);
     }
     sw_plugin_session *ps = calloc(1, sizeof *ps);
     sw_plugin_session **slots = NULL;
@@ -319,13 +322,18 @@ int sw__plugin_register(sw_session *ses, sw_plugin_init_fn init, const char *pat
 
 void sw__plugin_fail(sw_plugin_session *ps, int error, const char *what)
 {
+    char detail[160];
+    snprintf(detail, sizeof detail, "%s: %s", what, sw_strerror(error));
+    sw__plugin_fail_detail(ps, error, detail);
+}
+
+void sw__plugin_fail_detail(sw_plugin_session *ps, int error, const char *detail)
+{
     if (ps->disabled)
         return;
     ps->disabled = true;
     sw_plugin_registry *reg = ps->ses->plugins;
     reg->pending_teardown = true;
-    char detail[160];
-    snprintf(detail, sizeof detail, "%s: %s", what, sw_strerror(error));
     post_plugin_alert(ps->ses, SW_ALERT_PLUGIN_ERROR, error ? error : SW_ERR_PLUGIN_FAILED,
                       ps->name, ps->path, "%s disabled: %s", detail);
 }

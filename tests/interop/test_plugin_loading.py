@@ -7,7 +7,7 @@ seen by libtorrent peers on loopback:
   extension of that name to "m"), which libtorrent receives (its peer log
   prints the handshake it got);
 - bad plugins are refused with a clear message and exit status: a Lua file
-  (not supported yet), a module built for another ABI, a missing file."""
+  (a malformed one), a module built for another ABI, a missing file."""
 
 import os
 import subprocess
@@ -127,9 +127,9 @@ def test_cli_refuses_bad_plugins():
     with Cleanup() as c:
         lua = os.path.join(c.tempdir(), "automation.lua")
         with open(lua, "w") as f:
-            f.write("return {}\n")
-        cli_refusal(lua, 2, "Lua plugins are not supported yet")
-    cli_refusal(os.path.join(TEST_PLUGINS, "bad_abi.so"), 1, "engine ABI 1.0")
+            f.write("return {\n  session = 42,\n}\n")
+        cli_refusal(lua, 1, "\"session\" must be a table of hook functions")
+    cli_refusal(os.path.join(TEST_PLUGINS, "bad_abi.so"), 1, "engine ABI 1.1")
     cli_refusal(os.path.join(TEST_PLUGINS, "no_entry.so"), 1, "no entry point")
     cli_refusal("/nonexistent/x.so", 1, "cannot open /nonexistent/x.so")
 

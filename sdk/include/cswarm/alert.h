@@ -125,7 +125,11 @@ enum sw_alert_category {
     XX(SESSION_STATS, session_stats, SW_ALERT_CAT_STATS)   /* session_stats */                     \
     XX(PLUGIN_ERROR, plugin_error, SW_ALERT_CAT_ERROR)     /* plugin */                            \
     XX(PLUGIN_LOADED, plugin_loaded, SW_ALERT_CAT_STATUS)  /* plugin */                            \
-    XX(LOG, log, SW_ALERT_CAT_SESSION_LOG) /* - ; category is one of the *_LOG bits */
+    XX(LOG, log, SW_ALERT_CAT_SESSION_LOG) /* - ; category is one of the *_LOG bits */            \
+    XX(PLUGIN_ALERT, plugin_alert, SW_ALERT_CAT_STATUS) /* plugin; a plugin's own message */       \
+    XX(DHT_IMMUTABLE_ITEM, dht_immutable_item, SW_ALERT_CAT_DHT) /* dht (target, value) */         \
+    XX(DHT_MUTABLE_ITEM, dht_mutable_item, SW_ALERT_CAT_DHT)     /* dht (key, salt, seq, value) */ \
+    XX(DHT_PUT, dht_put, SW_ALERT_CAT_DHT)                       /* dht (target, num_success) */
 
 typedef enum sw_alert_type {
     SW_ALERT_NONE = 0, /* never posted */
@@ -240,7 +244,21 @@ typedef struct sw_alert {
             const char *text; /* tracker_warning / failure reason sent by the tracker */
         } tracker;
         struct {
-            int num_peers; /* dht_reply */
+            int num_peers; /* dht_reply: peers a torrent's DHT announce found */
+            /* dht_bootstrap: routing table entries after it */
+            int num_nodes;
+            /* Items (dht_immutable_item, dht_mutable_item, dht_put): where
+             * the item lives, its bencoded value (NULL if none was found),
+             * and for mutable items the key, signature, seq and salt. */
+            sw_sha1 target;
+            const uint8_t *value;
+            size_t value_len;
+            const uint8_t *public_key; /* 32 bytes */
+            const uint8_t *signature;  /* 64 bytes (items found) */
+            int64_t seq;
+            const uint8_t *salt;
+            size_t salt_len;
+            int num_success; /* dht_put: nodes that stored the item */
         } dht;
         struct {
             sw_performance_warning warning;

@@ -89,7 +89,7 @@ extern "C" {
 #endif
 
 #define SW_PLUGIN_ABI_MAJOR 1
-#define SW_PLUGIN_ABI_MINOR 0
+#define SW_PLUGIN_ABI_MINOR 1
 
 #define SW_PLUGIN_STR2_(x) #x
 #define SW_PLUGIN_STR_(x) SW_PLUGIN_STR2_(x)
@@ -441,6 +441,19 @@ typedef struct sw_host {
     /* Closes the connection (error 0 or why; reason for alerts). Hooks of
      * this peer see on_disconnect and then nothing more but destroy. */
     void (*peer_disconnect)(sw_plugin_peer *p, int error, const char *reason);
+
+    /* ---- 1.1 ---- */
+
+    /* Posts a plugin_alert whose message is "[name] message" (copied),
+     * about torrent t when given (may be NULL). */
+    int (*post_alert)(sw_plugin_session *s, sw_plugin_torrent *t, const char *message);
+    /* Disables the calling plugin in this session, as a failing session
+     * hook does: a plugin_error alert carrying message (error 0 reports
+     * SW_ERR_PLUGIN_FAILED), no more hooks, contexts destroyed at the next
+     * tick. Callable from any hook; the hook's return value still counts. */
+    void (*disable)(sw_plugin_session *s, int error, const char *message);
+    /* Pieces downloaded and verified (0 without metadata). */
+    int (*torrent_num_have)(sw_plugin_torrent *t);
 } sw_host;
 
 /* ---- entry point and macros ------------------------------------------- */
@@ -533,6 +546,9 @@ unsigned sw_plugin_peer_flags(sw_plugin_peer *p);
 int sw_plugin_peer_send_extended(sw_plugin_peer *p, uint8_t msg_id, const uint8_t *payload,
                                  size_t len);
 void sw_plugin_peer_disconnect(sw_plugin_peer *p, int error, const char *reason);
+int sw_plugin_post_alert(sw_plugin_session *s, sw_plugin_torrent *t, const char *message);
+void sw_plugin_disable(sw_plugin_session *s, int error, const char *message);
+int sw_plugin_torrent_num_have(sw_plugin_torrent *t);
 
 #else /* a loadable module */
 
@@ -632,6 +648,10 @@ static inline int sw_plugin_check_host_(const sw_host *host, char **errmsg)
 #define sw_plugin_peer_flags sw_plugin_host_->peer_flags
 #define sw_plugin_peer_send_extended sw_plugin_host_->peer_send_extended
 #define sw_plugin_peer_disconnect sw_plugin_host_->peer_disconnect
+/* 1.1: check sw_plugin_host_->abi_minor >= 1 before calling these. */
+#define sw_plugin_post_alert sw_plugin_host_->post_alert
+#define sw_plugin_disable sw_plugin_host_->disable
+#define sw_plugin_torrent_num_have sw_plugin_host_->torrent_num_have
 
 #endif /* SW_PLUGIN_BUILTIN */
 

@@ -294,6 +294,21 @@ enum sw_proxy_type {
         "limit (cswarm only).")                                                                    \
     INT(LUA_MEMORY_LIMIT, lua_memory_limit, 67108864, SESSION,                                     \
         "Bytes of memory one Lua state may allocate; 0 means no limit (cswarm only).")             \
+    BOOL(LUA_PLUGIN_SANDBOX, lua_plugin_sandbox, true, SESSION,                                    \
+         "Lua plugins get only the safe standard libraries (no io, os, package, debug, "            \
+         "dofile, load of bytecode); off for trusted scripts (cswarm only).")                       \
+    BOOL(STRICT_SUPER_SEEDING, strict_super_seeding, false, SESSION,                              \
+         "Super seeding shows a peer its next piece only once another peer has the last one "     \
+         "(BEP 16's rule); otherwise as soon as the peer itself has it.")                          \
+    INT(SHARE_MODE_TARGET, share_mode_target, 3, SESSION,                                          \
+        "Share mode: upload this many times what is downloaded, and fetch a piece only if at "    \
+        "least this many connected peers lack it.")                                                \
+    INT(OPTIMISTIC_DISK_RETRY, optimistic_disk_retry, 600, SESSION,                                \
+        "Seconds after a disk-full write error before an auto-managed torrent leaves upload "     \
+        "mode to try writing again.")                                                              \
+    BOOL(IGNORE_LIMITS_ON_LOCAL_NETWORK, ignore_limits_on_local_network, true, SESSION,            \
+         "Peers on the local network (loopback, private and link-local addresses) are not "        \
+         "held to the rate limits.")                                                               \
     STR(DHT_BOOTSTRAP_NODES, dht_bootstrap_nodes, "dht.libtorrent.org:25401", DHT,                 \
         "Comma-separated HOST:PORT list of nodes used to join the DHT.")                           \
     INT(DHT_MAX_PEERS_REPLY, dht_max_peers_reply, 100, DHT,                                        \

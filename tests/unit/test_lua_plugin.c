@@ -1,0 +1,503 @@
+/* Lua plugins (scripting/plugin, loaded through sw_session_load_plugin):
+ * hooks at the three levels fire with the right arguments on a real
+ * transfer between two sessions (views of torrents and peers, an extension
+ * of the script's own with bencoded messages, block and piece hooks); a
+ * runtime error disables only that plugin with a plugin_error alert naming
+ * file, line and message; the instruction limit stops a runaway hook even
+ * when the script catches errors; the memory limit stops a hungry one; the
+ * sandbox removes io, os, package, debug and load; a view kept past its
+ * peer raises instead of touching freed memory; malformed files are
+ * refused with clear messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <cswarm/cswarm.h>
+
+#include "plugin_fixture.h"
+
+/* ---- helpers ---- */
+
+static char *write_script(const pfx_dir *dir, const char *name, const char *text)
+{
+    char *path = fx_path(dir->path, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void set_setting_int(sw_session *ses, sw_setting_id id, int v)
+{
+    sw_settings *s;
+    assert_int_equal(sw_session_get_settings(ses, &s), 0);
+    assert_int_equal(sw_settings_set_int(s, id, v), 0);
+    assert_int_equal(sw_session_apply_settings(ses, s), 0);
+    sw_settings_free(s);
+}
+
+static void set_setting_bool(sw_session *ses, sw_setting_id id, bool v)
+{
+    sw_settings *s;
+    assert_int_equal(sw_session_get_settings(ses, &s), 0);
+    assert_int_equal(sw_settings_set_bool(s, id, v), 0);
+    assert_int_equal(sw_session_apply_settings(ses, s), 0);
+    sw_settings_free(s);
+}
+
+static void load_ok(sw_session *ses, const char *path)
+{
+    sw_error_detail err;
+    memset(&err, 0, sizeof err);
+    int rc = sw_session_load_plugin(ses, path, &err);
+    if (rc != 0)
+        fail_msg("loading %s: %d %s", path, rc, err.message);
+}
+
+static void expect_refused(sw_session *ses, const char *path, int code, const char *needle)
+{
+    sw_error_detail err;
+    memset(&err, 0, sizeof err);
+    int rc = sw_session_load_plugin(ses, path, &err);
+    if (rc != code || !strstr(err.message, needle))
+        fail_msg("%s: got %d \"%s\", expected %d with \"%s\"", path, rc, err.message, code, needle);
+}
+
+static bool has_plugin(sw_session *ses, const char *name)
+{
+    char *names = NULL;
+    assert_int_equal(sw_session_plugin_names(ses, &names), 0);
+    bool found = false;
+    for (char *save = NULL, *tok = strtok_r(names, ",", &save); tok && !found;
+         tok = strtok_r(NULL, ",", &save))
+        found = strcmp(tok, name) == 0;
+    free(names);
+    return found;
+}
+
+/* The plugin_alert messages a session posted, in order, kept as popped. */
+#define MAX_MSGS 4000
+typedef struct msg_log {
+    char *v[MAX_MSGS];
+    int n;
+} msg_log;
+
+static void log_free(msg_log *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->v[i]);
+    l->n = 0;
+}
+
+static const char *log_find(const msg_log *l, const char *needle)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strstr(l->v[i], needle))
+            return l->v[i];
+    return NULL;
+}
+
+/* Pops plugin alerts into l until one contains needle; returns it. */
+static const char *wait_msg(sw_session *ses, msg_log *l, const char *needle)
+{
+    const char *found = log_find(l, needle);
+    uint64_t deadline = pfx_now_ms() + PFX_WAIT_MS;
+    while (!found && pfx_now_ms() < deadline) {
+        sw_alert *a = pfx_wait_alert(ses, SW_ALERT_PLUGIN_ALERT, 0, 500);
+        if (!a)
+            continue;
+        if (l->n < MAX_MSGS)
+            l->v[l->n++] = strdup(a->message);
+        if (strstr(a->message, needle))
+            found = l->v[l->n - 1];
+        sw_alert_free(a);
+    }
+    if (!found) {
+        for (int i = 0; i < l->n && i < 60; i++)
+            fprintf(stderr, "  [%d] %s\n", i, l->v[i]);
+        fail_msg("no plugin alert with \"%s\"", needle);
+    }
+    return found;
+}
+
+/* Waits for a plugin_error alert and checks its message and path. */
+static void expect_disabled(sw_session *ses, const char *needle, const char *path)
+{
+    sw_alert *a = pfx_wait_alert(ses, SW_ALERT_PLUGIN_ERROR, 0, PFX_WAIT_MS);
+    assert_non_null(a);
+    if (!strstr(a->message, needle))
+        fail_msg("plugin_error \"%s\" lacks \"%s\"", a->message, needle);
+    assert_true(a->error < 0);
+    assert_non_null(a->payload.plugin.path);
+    assert_string_equal(a->payload.plugin.path, path);
+    sw_alert_free(a);
+}
+
+/* A session with one torrent (so torrent hooks run), data on disk. */
+typedef struct solo {
+    fx_torrent t;
+    pfx_dir dir, scripts;
+    sw_session *ses;
+} solo;
+
+static const fx_file small_files[] = {{"s.bin", 40000, false}};
+
+static void solo_setup(solo *w)
+{
+    memset(w, 0, sizeof *w);
+    assert_int_equal(fx_make_torrent(&w->t, "solo", small_files, 1, 16384, 5, true), 0);
+    pfx_dir_make(&w->dir);
+    pfx_dir_make(&w->scripts);
+    pfx_write_data(&w->t, w->dir.path);
+    w->ses = pfx_session(0, SW_ALERT_CAT_ALL);
+}
+
+static void solo_add_torrent(solo *w)
+{
+    sw_torrent_handle h = pfx_add(w->ses, w->t.ti, w->dir.path);
+    assert_true(pfx_wait_state(h, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+}
+
+static void solo_teardown(solo *w)
+{
+    sw_session_free(w->ses);
+    pfx_dir_remove(&w->dir);
+    pfx_dir_remove(&w->scripts);
+    fx_torrent_free(&w->t);
+}
+
+/* ---- hooks and views on a transfer ---- */
+
+static const char recorder_lua[] =
+    "local bytes, blocks, passes = 0, 0, 0\n"
+    "return {\n"
+    "  name = 'rec',\n"
+    "  version = '1.0',\n"
+    "  extensions = { 'x_lua_test' },\n"
+    "  session = {\n"
+    "    added = function() sw.alert('added id=' .. sw.extension_id('x_lua_test')) end,\n"
+    "    new_torrent = function(t)\n"
+    "      sw.alert('new_torrent ' .. t:info_hash() .. ' ' .. t:name() .. ' pieces=' ..\n"
+    "               t:num_pieces())\n"
+    "      return true\n"
+    "    end,\n"
+    "  },\n"
+    "  torrent = {\n"
+    "    new_connection = function(t, p)\n"
+    "      sw.alert('new_connection ' .. p:address() .. ' torrent=' .. t:name())\n"
+    "      return true\n"
+    "    end,\n"
+    "    on_piece_pass = function(t, piece)\n"
+    "      passes = passes + 1\n"
+    "      t:alert(string.format('pass %d passes=%d have=%d progress=%.2f bytes=%d blocks=%d',\n"
+    "                            piece, passes, t:num_have(), t:progress(), bytes, blocks))\n"
+    "    end,\n"
+    "    on_state = function(t, state) sw.alert('state ' .. state) end,\n"
+    "  },\n"
+    "  peer = {\n"
+    "    add_handshake = function(p) return { x_lua_hello = 'hi from lua' } end,\n"
+    "    on_extension_handshake = function(p, d)\n"
+    "      p.remote = d.m and d.m.x_lua_test\n"
+    "      sw.alert('handshake ' .. tostring(d.x_lua_hello) .. ' remote=' ..\n"
+    "               tostring(p.remote) .. ' client=' .. p:client() .. ' same_torrent=' ..\n"
+    "               tostring(p:torrent():info_hash() == p:torrent():info_hash()))\n"
+    "      if p.remote then\n"
+    "        assert(p:send_extended(p.remote, sw.bencode({ msg = 'ping', n = 7,\n"
+    "                                                      l = { 1, 'two' } })))\n"
+    "      end\n"
+    "    end,\n"
+    "    on_extended = function(p, id, payload)\n"
+    "      if id ~= sw.extension_id('x_lua_test') then return false end\n"
+    "      local m = assert(sw.bdecode(payload))\n"
+    "      sw.alert('extended ' .. m.msg .. ' ' .. m.n .. ' ' .. m.l[2] .. ' from ' ..\n"
+    "               p:address() .. ':' .. p:port())\n"
+    "      return true\n"
+    "    end,\n"
+    "    on_piece = function(p, index, begin, len)\n"
+    "      bytes = bytes + len\n"
+    "      blocks = blocks + 1\n"
+    "    end,\n"
+    "    on_request = function(p, index, begin, len)\n"
+    "      if len ~= 16384 and begin % 16384 ~= 0 then error('odd request') end\n"
+    "    end,\n"
+    "  },\n"
+    "}\n";
+
+static const fx_file files[] = {{"a.bin", 200000, false}, {"b.bin", 70001, false}};
+
+static void test_hooks_on_a_transfer(void **state)
+{
+    (void)state;
+    fx_torrent t;
+    assert_int_equal(fx_make_torrent(&t, "luahooks", files, 2, 32768, 11, false), 0);
+    pfx_dir seed_dir, leech_dir, scripts;
+    pfx_dir_make(&seed_dir);
+    pfx_dir_make(&leech_dir);
+    pfx_dir_make(&scripts);
+    pfx_write_data(&t, seed_dir.path);
+    char *script = write_script(&scripts, "recorder_plugin.lua", recorder_lua);
+    sw_session *seeder = pfx_session(0, SW_ALERT_CAT_ALL);
+    sw_session *leecher = pfx_session(0, SW_ALERT_CAT_ALL);
+    load_ok(seeder, script);
+    load_ok(leecher, script);
+    assert_true(has_plugin(seeder, "rec"));
+    msg_log sl = {0}, ll = {0};
+    wait_msg(seeder, &sl, "added id=");
+    wait_msg(leecher, &ll, "added id=");
+
+    sw_torrent_handle hs = pfx_add(seeder, t.ti, seed_dir.path);
+    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    sw_torrent_handle hl = pfx_add(leecher, t.ti, leech_dir.path);
+    assert_true(pfx_wait_state(hl, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", pfx_port(seeder)), 0);
+    assert_true(pfx_wait_finished(hl, PFX_WAIT_MS));
+    assert_true(pfx_data_equals(&t, leech_dir.path));
+
+    /* The torrent view: info-hash in hex, name, piece count. */
+    char hex[41];
+    const sw_sha1 *ih = &sw_torrent_info_hashes(t.ti)->v1;
+    for (int i = 0; i < 20; i++)
+        snprintf(hex + 2 * i, 3, "%02x", ih->v[i]);
+    char expect[128];
+    snprintf(expect, sizeof expect, "new_torrent %s luahooks pieces=%d", hex,
+             sw_torrent_info_num_pieces(t.ti));
+    wait_msg(leecher, &ll, expect);
+    wait_msg(seeder, &sl, expect);
+    wait_msg(leecher, &ll, "new_connection 127.0.0.1 torrent=luahooks");
+    /* The extension handshake carried the script's key and extension,
+     * and each side's bencoded message arrived at the other's hook. */
+    wait_msg(leecher, &ll, "handshake hi from lua remote=");
+    const char *hs_msg = log_find(&ll, "handshake hi from lua remote=");
+    assert_null(strstr(hs_msg, "remote=nil"));
+    assert_non_null(strstr(hs_msg, "same_torrent=true"));
+    wait_msg(leecher, &ll, "extended ping 7 two from 127.0.0.1:");
+    wait_msg(seeder, &sl, "extended ping 7 two from 127.0.0.1:");
+    wait_msg(leecher, &ll, "state downloading");
+    /* Every block arrived through on_piece with its length: the last pass
+     * saw the whole torrent (one peer, no duplicates). */
+    int np = sw_torrent_info_num_pieces(t.ti);
+    snprintf(expect, sizeof expect, "passes=%d have=%d progress=1.00 bytes=270001 blocks=", np, np);
+    wait_msg(leecher, &ll, expect);
+    /* The seeder's request hook saw only well-formed requests (no error
+     * disabled it). */
+    assert_true(has_plugin(seeder, "rec"));
+    assert_true(has_plugin(leecher, "rec"));
+
+    sw_session_free(leecher);
+    sw_session_free(seeder);
+    log_free(&sl);
+    log_free(&ll);
+    free(script);
+    pfx_dir_remove(&seed_dir);
+    pfx_dir_remove(&leech_dir);
+    pfx_dir_remove(&scripts);
+    fx_torrent_free(&t);
+}
+
+/* ---- failures ---- */
+
+static void test_runtime_error_disables_only_that_plugin(void **state)
+{
+    (void)state;
+    solo w;
+    solo_setup(&w);
+    char *bad = write_script(&w.scripts, "bad_plugin.lua",
+                             "local ticks = 0\n"
+                             "return {\n"
+                             "  torrent = {\n"
+                             "    on_tick = function(t)\n"
+                             "      ticks = ticks + 1\n"
+                             "      if ticks == 2 then error('boom at tick ' .. ticks) end\n"
+                             "    end,\n"
+                             "  },\n"
+                             "}\n");
+    char *good = write_script(&w.scripts, "good_plugin.lua",
+                              "local n = 0\n"
+                              "return { torrent = { on_tick = function(t)\n"
+                              "  n = n + 1\n"
+                              "  if n == 6 then t:alert('still ticking') end\n"
+                              "end } }\n");
+    load_ok(w.ses, bad);
+    load_ok(w.ses, good);
+    assert_true(has_plugin(w.ses, "bad"));
+    solo_add_torrent(&w);
+    expect_disabled(w.ses, "bad disabled: bad_plugin.lua:6: boom at tick 2", bad);
+    assert_false(has_plugin(w.ses, "bad"));
+    /* The other plugin and the session go on. */
+    msg_log l = {0};
+    wait_msg(w.ses, &l, "[good] still ticking");
+    assert_true(has_plugin(w.ses, "good"));
+    log_free(&l);
+    free(bad);
+    free(good);
+    solo_teardown(&w);
+}
+
+static void test_runaway_hook_is_stopped(void **state)
+{
+    (void)state;
+    solo w;
+    solo_setup(&w);
+    set_setting_int(w.ses, SW_SET_LUA_INSTRUCTION_LIMIT, 200000);
+    /* The script even catches the error: the stop must still hold. */
+    char *path = write_script(&w.scripts, "loop_plugin.lua",
+                              "return { session = { on_tick = function()\n"
+                              "  while true do\n"
+                              "    pcall(function() while true do end end)\n"
+                              "  end\n"
+                              "end } }\n");
+    load_ok(w.ses, path);
+    uint64_t t0 = pfx_now_ms();
+    expect_disabled(w.ses, "instruction limit exceeded", path);
+    assert_true(pfx_now_ms() - t0 < 10000);
+    assert_false(has_plugin(w.ses, "loop"));
+    /* The network thread is free again: a torrent still checks. */
+    solo_add_torrent(&w);
+    free(path);
+    solo_teardown(&w);
+}
+
+static void test_memory_limit(void **state)
+{
+    (void)state;
+    solo w;
+    solo_setup(&w);
+    set_setting_int(w.ses, SW_SET_LUA_MEMORY_LIMIT, 1 << 20);
+    char *path = write_script(&w.scripts, "hungry_plugin.lua",
+                              "local keep = {}\n"
+                              "return { session = { on_tick = function()\n"
+                              "  for i = 1, 1e7 do keep[i] = string.rep('x', 1000) .. i end\n"
+                              "end } }\n");
+    load_ok(w.ses, path);
+    expect_disabled(w.ses, "out of memory", path);
+    assert_false(has_plugin(w.ses, "hungry"));
+    free(path);
+    solo_teardown(&w);
+}
+
+static void test_sandbox(void **state)
+{
+    (void)state;
+    solo w;
+    solo_setup(&w);
+    static const char probe[] =
+        "local closed = io == nil and os == nil and package == nil and debug == nil and\n"
+        "  load == nil and dofile == nil and loadfile == nil and require == nil\n"
+        "local usable = string.format and table.concat and math.floor and coroutine.wrap\n"
+        "return { name = (closed and usable) and 'sandboxed' or\n"
+        "  ((io and os and debug) and 'open' or 'neither') }\n";
+    char *a = write_script(&w.scripts, "probe_a.lua", probe);
+    char *b = write_script(&w.scripts, "probe_b.lua", probe);
+    load_ok(w.ses, a); /* lua_plugin_sandbox is on by default */
+    assert_true(has_plugin(w.ses, "sandboxed"));
+    set_setting_bool(w.ses, SW_SET_LUA_PLUGIN_SANDBOX, false);
+    load_ok(w.ses, b);
+    assert_true(has_plugin(w.ses, "open"));
+    free(a);
+    free(b);
+    solo_teardown(&w);
+}
+
+/* A view kept in a global outlives its peer: using it raises (and
+ * disables the plugin) rather than touching a freed connection. */
+static void test_stale_view_raises(void **state)
+{
+    (void)state;
+    solo w;
+    solo_setup(&w);
+    char *path =
+        write_script(&w.scripts, "stale_plugin.lua",
+                     "local kept\n"
+                     "return {\n"
+                     "  peer = {\n"
+                     "    on_extension_handshake = function(p) kept = p; p:disconnect() end,\n"
+                     "  },\n"
+                     "  session = { on_tick = function()\n"
+                     "    if kept then return kept:client() end\n"
+                     "  end },\n"
+                     "}\n");
+    load_ok(w.ses, path);
+    solo_add_torrent(&w);
+    sw_session *other = pfx_session(0, SW_ALERT_CAT_ALL);
+    pfx_dir dir;
+    pfx_dir_make(&dir);
+    sw_torrent_handle h = pfx_add(other, w.t.ti, dir.path);
+    assert_true(pfx_wait_state(h, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(h, "127.0.0.1", pfx_port(w.ses)), 0);
+    expect_disabled(w.ses, "stale_plugin.lua:7: this peer is gone", path);
+    sw_session_free(other);
+    pfx_dir_remove(&dir);
+    free(path);
+    solo_teardown(&w);
+}
+
+static void test_bad_files_refused(void **state)
+{
+    (void)state;
+    solo w;
+    solo_setup(&w);
+    set_setting_int(w.ses, SW_SET_LUA_INSTRUCTION_LIMIT, 100000);
+    char *missing = fx_path(w.scripts.path, "missing.lua");
+    expect_refused(w.ses, missing, SW_ERR_PLUGIN_OPEN, "cannot open");
+    static const struct {
+        const char *file, *text, *needle;
+    } cases[] = {
+        {"syntax.lua", "return {\n  session = { added = function( end }\n}\n",
+         "syntax.lua:2: <name> or '...' expected"},
+        {"number.lua", "return 42\n", "must return a table of hooks (it returned number)"},
+        {"nothing.lua", "", "must return a table of hooks (it returned nil)"},
+        {"raises.lua", "local x\n\nreturn x.y\n", "raises.lua:3: attempt to index a nil value"},
+        {"unknown_hook.lua", "return { peer = { on_hav = function() end } }\n",
+         "peer has no hook named \"on_hav\""},
+        {"not_function.lua", "return { torrent = { on_tick = 5 } }\n",
+         "torrent.on_tick must be a function, not a number"},
+        {"unknown_field.lua", "return { sesion = {} }\n", "unknown field \"sesion\""},
+        {"bad_name.lua", "return { name = 'no spaces allowed' }\n", "must be 1 to 64 letters"},
+        {"bad_ext.lua", "return { extensions = { 'ok', 7 } }\n",
+         "extensions must be a list of names"},
+        {"forever.lua", "while true do end\n", "instruction limit exceeded"},
+        /* Precompiled chunks are refused (text mode only). */
+        {"bytecode.lua", "\x1bLua\x54\x00garbage", "attempt to load a binary chunk"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *path = write_script(&w.scripts, cases[i].file, cases[i].text);
+        expect_refused(w.ses, path, SW_ERR_PLUGIN_INIT, cases[i].needle);
+        free(path);
+    }
+    /* Two plugins of one name: the second is refused. */
+    char *one = write_script(&w.scripts, "one.lua", "return { name = 'twin' }\n");
+    char *two = write_script(&w.scripts, "two.lua", "return { name = 'twin' }\n");
+    load_ok(w.ses, one);
+    expect_refused(w.ses, two, SW_ERR_EXISTS, "already in the session");
+    /* None of the refused ones stayed. */
+    char *names = NULL;
+    assert_int_equal(sw_session_plugin_names(w.ses, &names), 0);
+    assert_string_equal(names, "twin");
+    free(names);
+    free(one);
+    free(two);
+    free(missing);
+    solo_teardown(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hooks_on_a_transfer),
+        cmocka_unit_test(test_runtime_error_disables_only_that_plugin),
+        cmocka_unit_test(test_runaway_hook_is_stopped),
+        cmocka_unit_test(test_memory_limit),
+        cmocka_unit_test(test_sandbox),
+        cmocka_unit_test(test_stale_view_raises),
+        cmocka_unit_test(test_bad_files_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
