@@ -261,7 +261,18 @@ int sw__lua_pump(lua_State *L, int ses_idx, int64_t timeout_ms, int mode)
             wait = 0;
         if (wait > MAX_WAIT_MS)
             wait = MAX_WAIT_MS;
-        if (sw_session_wait_for_alert(ls->ses, (int)wait) == 0) {
+        if (ls->feed) {
+            bool stopped = false;
+            sw_alert_batch *batch = sw__lua_feed_take(ls->feed, wait, &stopped);
+            if (batch && batch->count > 0) {
+                ls->batch = batch;
+                ls->next = 0;
+                continue;
+            }
+            sw_alert_batch_free(batch);
+            if (stopped)
+                return SW_LUA_PUMP_STOPPED; /* the host has ended: waits are over */
+        } else if (sw_session_wait_for_alert(ls->ses, (int)wait) == 0) {
             sw_alert_batch *batch = NULL;
             if (sw_session_pop_alerts(ls->ses, &batch) == 0 && batch && batch->count > 0) {
                 ls->batch = batch;
@@ -306,11 +317,13 @@ void sw__lua_sleep_all(lua_State *L, int64_t timeout_ms)
         if (n == 1) {
             /* One session: wait on it directly. */
             lua_rawgeti(L, list, 1);
+            sw_lua_session *ls = sw__lua_to_session(L, -1);
             sw__lua_pump(L, -1, left < 0 ? 0 : left, SW_LUA_WAIT_SLEEP);
             lua_settop(L, list - 1);
-            if (sw__lua_now_ms() >= deadline)
+            /* The host ended a hosted script's feed: sleeping is over. */
+            if (sw__lua_now_ms() >= deadline || (ls->feed && sw__lua_feed_stopped(ls->feed)))
                 return;
-            continue; /* it was closed by a callback */
+            continue; /* or a callback closed it */
         }
         if (n == 0) {
             lua_pop(L, 1);
@@ -325,6 +338,10 @@ void sw__lua_sleep_all(lua_State *L, int64_t timeout_ms)
         for (int i = 1; i <= n; i++) {
             lua_rawgeti(L, list, i);
             sw_lua_session *ls = sw__lua_to_session(L, -1);
+            if (ls->feed && sw__lua_feed_stopped(ls->feed)) {
+                lua_settop(L, list - 1);
+                return;
+            }
             if (ls->ses)
                 sw__lua_pump(L, -1, i == 1 ? slice : 0, SW_LUA_WAIT_SLEEP);
             lua_pop(L, 1);

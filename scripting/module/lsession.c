@@ -76,7 +76,7 @@ void sw__lua_session_close(lua_State *L, sw_lua_session *ls)
     ls->batch = NULL;
     sw_session *ses = ls->ses;
     ls->ses = NULL;
-    if (ses)
+    if (ses && !ls->borrowed)
         sw_session_free(ses);
 }
 

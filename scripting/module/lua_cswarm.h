@@ -13,6 +13,9 @@
 #ifndef SW_LUA_CSWARM_H
 #define SW_LUA_CSWARM_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include <lua.h>
 
 #include <cswarm/session.h>
@@ -34,5 +37,28 @@ SW_LUA_EXPORT int luaopen_cswarm(lua_State *L);
  * status of the script: 0, or the integer it returned, or 1 on error. */
 int sw_lua_run_file(const char *path, int argc, char **argv, void (*setup)(lua_State *, void *),
                     void *user, char **err_out);
+
+/* A script running alongside a program's own use of a session (cswarm
+ * download --script). It runs on a thread of its own with the globals
+ * `session` (the host's session: closing it only detaches the script) and
+ * `torrent` (a handle, when torrent.id is not 0). The host keeps popping
+ * alerts and hands every batch to sw_lua_script_post, which takes it over;
+ * the script's waits see those alerts. */
+typedef struct sw_lua_script sw_lua_script;
+
+int sw_lua_script_start(const char *path, sw_session *ses, sw_torrent_handle torrent,
+                        uint32_t alert_mask, sw_lua_script **out);
+/* Takes ownership of batch (NULL is ok). Any thread. */
+void sw_lua_script_post(sw_lua_script *s, sw_alert_batch *batch);
+/* Whether the script has ended with an error (it keeps the message for
+ * sw_lua_script_finish). */
+bool sw_lua_script_failed(sw_lua_script *s);
+/* Stops feeding the script: its waits return once the alerts fed so far
+ * are delivered; a script still running after grace_ms is interrupted
+ * (which is not an error: status 0, no message).
+ * Joins its thread and frees everything. Returns the script's status (as
+ * sw_lua_run_file); *err_out (malloc'd, may be NULL) is its error. The
+ * session must stay alive until this returns. */
+int sw_lua_script_finish(sw_lua_script *s, int grace_ms, char **err_out);
 
 #endif

@@ -19,9 +19,13 @@
 
 /* The userdata behind a session object. Its user value is a table holding
  * the Lua side: callbacks (by alert type name) and timers. */
+typedef struct sw_lua_feed sw_lua_feed;
+
 typedef struct sw_lua_session {
-    sw_session *ses; /* NULL once closed */
-    bool stop;       /* ses:stop() asked the running wait to return */
+    sw_session *ses;   /* NULL once closed */
+    bool borrowed;     /* owned by a host program: closing only detaches */
+    sw_lua_feed *feed; /* borrowed: alerts come from the host, not the queue */
+    bool stop;         /* ses:stop() asked the running wait to return */
     uint32_t alert_mask;
     sw_alert_batch *batch; /* popped alerts not yet handed to Lua */
     size_t next;           /* index of the next alert of batch */
@@ -87,6 +91,12 @@ int64_t sw__lua_now_ms(void);
 void sw__lua_timer_register(lua_State *L);
 /* ses:every / ses:after. */
 int sw__lua_add_timer(lua_State *L, bool repeat);
+
+/* Hosted scripts (hosted.c): the next batch the host fed, waiting up to
+ * wait_ms; NULL with *stopped once the host stopped the feed and it is
+ * empty. */
+sw_alert_batch *sw__lua_feed_take(sw_lua_feed *f, int64_t wait_ms, bool *stopped);
+bool sw__lua_feed_stopped(sw_lua_feed *f);
 
 /* Downloads an http(s) URL into a malloc'd buffer (blocking; script
  * thread only). On failure returns a negative code and fills err. */
