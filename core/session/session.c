@@ -82,6 +82,7 @@ static void on_tick(uv_timer_t *t)
     sw__peer_env_tick(&ses->env);
     for (sw_torrent *tor = ses->torrents; tor; tor = tor->next)
         sw__torrent_tick(tor, dt);
+    sw__queue_tick(ses);
     sw__plugin_tick(ses);
 }
 

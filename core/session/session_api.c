@@ -66,6 +66,7 @@ void sw__session_link(sw_session *ses, sw_torrent *t)
         t->id_next = ses->id_buckets[k];
         ses->id_buckets[k] = t;
     }
+    sw__queue_torrent_added(t);
 }
 
 void sw__session_unlink(sw_session *ses, sw_torrent *t)
@@ -84,6 +85,7 @@ void sw__session_unlink(sw_session *ses, sw_torrent *t)
         *pp = t->id_next;
     t->id_next = NULL;
     ses->num_torrents--;
+    sw__queue_torrent_removed(t);
 }
 
 /* ---- adding ---- */
@@ -324,6 +326,7 @@ static int pause_fn(sw_session *ses, void *arg)
     if (ses->paused == pause)
         return 0;
     ses->paused = pause;
+    sw__queue_trigger(ses);
     for (sw_torrent *t = ses->torrents; t; t = t->next) {
         t->state_dirty = true;
         sw__torrent_update_active(t);
@@ -682,6 +685,7 @@ static void settings_changed(sw_session *ses)
     int q = sw__settings_int(ses->settings, SW_SET_ALERT_QUEUE_SIZE);
     sw__alert_queue_set_limit(ses->alerts, q > 0 ? (size_t)q : 1);
     sw__choker_trigger(&ses->env);
+    sw__queue_trigger(ses);
     sw__session_utp_settings_changed(ses);
 }
 
@@ -694,9 +698,12 @@ static int apply_fn(sw_session *ses, void *arg)
     /* The fingerprint is fixed at creation: keep it. */
     sw_settings_set_str(copy, SW_SET_PEER_FINGERPRINT,
                         sw__settings_str(ses->settings, SW_SET_PEER_FINGERPRINT));
+    char *listen_before = strdup(sw__settings_str(ses->settings, SW_SET_LISTEN_INTERFACES));
     sw__settings_swap(ses->settings, copy);
     sw_settings_free(copy);
     settings_changed(ses);
+    sw__session_listen_settings_changed(ses, listen_before);
+    free(listen_before);
     return 0;
 }
 
@@ -777,8 +784,12 @@ static int load_state_fn(sw_session *ses, void *arg)
             if (rc == 0) {
                 sw_settings_set_str(copy, SW_SET_PEER_FINGERPRINT,
                                     sw__settings_str(ses->settings, SW_SET_PEER_FINGERPRINT));
+                char *listen_before =
+                    strdup(sw__settings_str(ses->settings, SW_SET_LISTEN_INTERFACES));
                 sw__settings_swap(ses->settings, copy);
                 settings_changed(ses);
+                sw__session_listen_settings_changed(ses, listen_before);
+                free(listen_before);
             }
             sw_settings_free(copy);
         }

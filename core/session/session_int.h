@@ -17,6 +17,8 @@
 #include "disk/disk.h"
 #include "net/net.h"
 #include "peer/peer.h"
+#include "peer/peer.h"
+#include "session_queue.h"
 
 /* ---- commands ---- */
 
@@ -109,6 +111,7 @@ struct sw_torrent {
     struct sw_plugin_attach *plugins;     /* plugin contexts (plugin_int.h) */
     struct sw_plugin_trackers *plugin_trackers; /* plugins' view of the trackers */
     struct sw_torrent_tracking *tracking; /* announcing (torrent_trackers.c); NULL if none */
+    sw_queue_link queue; /* its place in the download queue (session_queue.h) */
 };
 
 /* The swarm callbacks of every torrent (torrent.c). */
@@ -190,6 +193,7 @@ struct sw_session {
     struct sw_tracker_client *tracker_client; /* NULL if it could not be created */
     int live_tracker_managers;                /* including those still sending "stopped" */
     struct sw_session_udp *udp;               /* session_udp.h; NULL until listening */
+    sw_queue queue; /* the download queue and auto-management (session_queue.h) */
     struct sw_session_utp *utp;               /* session_utp.h; NULL until the UDP socket opens */
 };
 
@@ -216,6 +220,9 @@ sw_alert *sw__session_torrent_alert(sw_session *ses, sw_torrent *t, sw_alert_typ
 int sw__session_listen(sw_session *ses, int port_min, int port_max, const char *interfaces,
                        unsigned flags);
 void sw__session_close_listeners(sw_session *ses);
+/* The settings changed (before: listen_interfaces as it was): a session
+ * that listens moves to the port the setting now names. */
+void sw__session_listen_settings_changed(sw_session *ses, const char *before);
 
 /* Peer env callbacks (session_alerts.c). */
 void sw__session_peer_event(void *ctx, const sw_peer_event *ev);

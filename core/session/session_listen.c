@@ -5,6 +5,7 @@
 
 #include "session_int.h"
 #include "session_udp.h"
+#include "torrent_trackers.h"
 
 #define MAX_IFACES SW_MAX_LISTENERS
 
@@ -129,11 +130,20 @@ static int try_port(sw_session *ses, sw_endpoint *ifs, int nifs, uint16_t port, 
     return ok;
 }
 
+/* Trackers hear of a new port at once rather than at their next regular
+ * announce (libtorrent re-announces when its listen port changes). */
+static void reannounce_all(sw_session *ses)
+{
+    for (sw_torrent *t = ses->torrents; t; t = t->next)
+        (void)sw__torrent_trackers_reannounce(t, -1); /* not announcing: nothing to do */
+}
+
 int sw__session_listen(sw_session *ses, int port_min, int port_max, const char *interfaces,
                        unsigned flags)
 {
     if (port_min < 0 || port_min > 65535 || port_max > 65535)
         return SW_ERR_INVALID_ARG;
+    uint16_t old_port = ses->env.listen_port;
     if (port_max < port_min)
         port_max = port_min;
     sw_endpoint ifs[MAX_IFACES];
@@ -177,5 +187,42 @@ int sw__session_listen(sw_session *ses, int port_min, int port_max, const char *
     ses->env.listen_port = sw__listener_endpoint(got[0])->port;
     /* UDP (trackers now) on the same address and port; TCP works without. */
     (void)sw__session_udp_open(ses, sw__listener_endpoint(got[0]));
+    if (ses->env.listen_port != old_port)
+        reannounce_all(ses);
     return 0;
+}
+
+/* The port of the first ADDRESS:PORT of a listen_interfaces value, or -1. */
+static int first_port(const char *list)
+{
+    const char *end = strchr(list, ',');
+    size_t len = end ? (size_t)(end - list) : strlen(list);
+    while (len > 0 && *list == ' ') {
+        list++;
+        len--;
+    }
+    while (len > 0 && list[len - 1] == ' ')
+        len--;
+    char item[96];
+    if (len == 0 || len >= sizeof item)
+        return -1;
+    memcpy(item, list, len);
+    item[len] = '\0';
+    sw_endpoint ep;
+    if (sw__endpoint_parse(&ep, item) < 0)
+        return -1;
+    return ep.port;
+}
+
+void sw__session_listen_settings_changed(sw_session *ses, const char *before)
+{
+    const char *now = sw__settings_str(ses->settings, SW_SET_LISTEN_INTERFACES);
+    /* A session that does not listen yet takes the setting when it does. */
+    if (!before || strcmp(before, now) == 0 || ses->num_listeners == 0 || ses->shutting_down)
+        return;
+    int port = first_port(now);
+    if (port < 0)
+        port = ses->env.listen_port; /* no port given: keep ours */
+    /* Failure is reported by a listen_failed alert, as for listen_on. */
+    (void)sw__session_listen(ses, port, port, NULL, 0);
 }

@@ -54,6 +54,7 @@ void sw__torrent_set_state(sw_torrent *t, sw_torrent_state st)
     sw_torrent_state prev = t->state;
     t->state = st;
     t->state_dirty = true;
+    sw__queue_state_changed(t);
     sw_alert *a = sw__session_torrent_alert(t->ses, t, SW_ALERT_STATE_CHANGED, false);
     if (a) {
         a->payload.state_changed.state = st;

@@ -190,6 +190,8 @@ static int do_pause(sw_torrent *t, void *arg)
     bool pause = *(bool *)arg;
     /* A plugin may take the event over (libtorrent's on_pause/on_resume). */
     bool changes = pause ? !t->paused : (t->paused || t->error);
+    if (changes)
+        sw__queue_trigger(t->ses);
     if (changes && sw__plugin_torrent_pause(t, pause) == SW_HANDLED)
         return 0;
     if (pause) {

@@ -28,6 +28,7 @@ static int write_extras(sw_bencoder *enc, sw_torrent *t)
     KEY_INT("completed_time", t->completed_time);
     KEY_INT("active_time", (int64_t)(t->active_ms / 1000));
     KEY_INT("seeding_time", (int64_t)(t->seeding_ms / 1000));
+    KEY_INT("finished_time", (int64_t)(t->finished_ms / 1000));
     KEY_INT("max_uploads", t->cfg.max_uploads);
     KEY_INT("max_connections", t->cfg.max_connections);
     KEY_INT("upload_rate_limit", t->cfg.upload_limit);
@@ -180,6 +181,8 @@ void sw__torrent_load_resume_extras(sw_torrent *t, const void *buf, size_t len, 
         t->active_ms = (uint64_t)v * 1000;
     if (dict_int(d, "seeding_time", &v) && v >= 0)
         t->seeding_ms = (uint64_t)v * 1000;
+    if (dict_int(d, "finished_time", &v) && v >= 0)
+        t->finished_ms = (uint64_t)v * 1000;
     if (dict_int(d, "max_uploads", &v) && v >= -1 && v <= INT32_MAX)
         t->cfg.max_uploads = (int)v;
     if (dict_int(d, "max_connections", &v) && v >= -1 && v <= INT32_MAX)

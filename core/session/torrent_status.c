@@ -27,6 +27,8 @@ void sw__torrent_status(sw_torrent *t, sw_torrent_status *st)
     st->state = t->state;
     st->paused = t->paused;
     st->auto_managed = t->auto_managed;
+    st->queue_position = sw__queue_position(t);
+    st->seed_rank = sw__queue_seed_rank(t);
     st->sequential_download = t->sequential;
     st->upload_mode = t->upload_mode;
     st->seed_mode = t->seed_mode && t->swarm.seed_mode;

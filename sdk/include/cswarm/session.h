@@ -129,7 +129,10 @@ enum sw_add_torrent_flags {
     SW_ADD_SHARE_MODE = 1u << 3,      /* accepted, not implemented */
     SW_ADD_APPLY_IP_FILTER = 1u << 4, /* accepted (no IP filter yet) */
     SW_ADD_PAUSED = 1u << 5,
-    SW_ADD_AUTO_MANAGED = 1u << 6, /* recorded; no queueing yet */
+    /* Queued, started and paused by the session (sw_torrent_queue_*);
+     * usually added with SW_ADD_PAUSED too, so that it starts when the
+     * queue says. */
+    SW_ADD_AUTO_MANAGED = 1u << 6,
     /* Adding a torrent already in the session fails with
      * SW_ERR_DUPLICATE_TORRENT; without it the existing handle is
      * returned. */

@@ -65,7 +65,7 @@ typedef struct sw_torrent_status {
     char name[256];
     sw_torrent_state state;
     bool paused;       /* paused by the user (the session's pause is separate) */
-    bool auto_managed; /* recorded; queueing is not implemented yet */
+    bool auto_managed; /* the session's queue starts and pauses it */
     bool sequential_download;
     bool upload_mode;
     bool seed_mode;
@@ -106,6 +106,8 @@ typedef struct sw_torrent_status {
     int max_uploads, max_connections, upload_limit, download_limit; /* -1 = none */
     int64_t added_time, completed_time; /* Unix seconds; 0 if never completed */
     int64_t active_seconds, seeding_seconds, finished_seconds;
+    int queue_position; /* in the download queue (0 = front); -1 once finished */
+    int seed_rank;      /* libtorrent's seed_rank: higher seeds first; 0 unless finished */
     uint64_t reserved[8];
 } sw_torrent_status;
 
@@ -212,6 +214,28 @@ enum sw_move_storage_flags {
 SW_API int sw_torrent_move_storage(sw_torrent_handle h, const char *save_path, int flags);
 /* new_name is relative to the save path, '/'-separated. */
 SW_API int sw_torrent_rename_file(sw_torrent_handle h, int file, const char *new_name);
+
+/* ---- queuing (libtorrent's queue_position_* and auto_managed) ---- */
+
+/* Every torrent that is not finished has a place in the session's download
+ * queue: 0 is the front, positions have no gaps, new torrents go to the
+ * back, and a torrent leaves the queue (-1) once finished. Auto-managed
+ * torrents are started and paused by the session following the queue and
+ * the active_* settings (see docs/settings.md: active_downloads,
+ * active_seeds, active_limit, dont_count_slow_torrents, share_ratio_limit,
+ * seed_time_ratio_limit, seed_time_limit); the paused flag of an
+ * auto-managed torrent is the queue's to change, so pausing one by hand
+ * lasts until the queue decides again: to keep one paused, turn
+ * auto-management off first. */
+SW_API int sw_torrent_queue_position_get(sw_torrent_handle h, int *position_out);
+/* Moves the torrent one place towards the front / back, or to the very
+ * front / back. No-ops for a finished torrent. */
+SW_API int sw_torrent_queue_position_up(sw_torrent_handle h);
+SW_API int sw_torrent_queue_position_down(sw_torrent_handle h);
+SW_API int sw_torrent_queue_position_top(sw_torrent_handle h);
+SW_API int sw_torrent_queue_position_bottom(sw_torrent_handle h);
+/* Turns auto-management on or off (SW_ADD_AUTO_MANAGED at add time). */
+SW_API int sw_torrent_auto_managed(sw_torrent_handle h, bool auto_managed);
 
 /* ---- trackers ---- */
 
