@@ -15,6 +15,7 @@
 
 #include <cswarm/cswarm.h>
 
+#include "lua_cswarm.h"
 #include "progress.h"
 #include "transfer.h"
 
@@ -24,6 +25,10 @@
 #define RESUME_SAVE_TIMEOUT_MS 10000
 /* How often peers given with --peer are dialled again while not connected. */
 #define PEER_RETRY_MS 3000
+/* How long a --script may go on after the transfer ended. */
+#define SCRIPT_GRACE_MS 5000
+#define TRANSFER_ALERT_MASK                                                                        \
+    (SW_ALERT_CAT_ERROR | SW_ALERT_CAT_STATUS | SW_ALERT_CAT_STORAGE | SW_ALERT_CAT_PEER)
 
 static volatile sig_atomic_t stop_signal;
 
@@ -50,7 +55,6 @@ void sw_cli_transfer_init(sw_cli_transfer *t, const char *command)
 static const char *const not_yet[] = {
     "--no-dht",
     "--dht-node",
-    "--script",
 };
 
 int sw_cli_transfer_option(sw_cli_transfer *t, int argc, char **argv, int *i)
@@ -89,6 +93,14 @@ int sw_cli_transfer_option(sw_cli_transfer *t, int argc, char **argv, int *i)
             return -1;
         }
         t->plugins[t->num_plugins++] = argv[++*i];
+        return 1;
+    }
+    if (!strcmp(a, "--script")) {
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "cswarm %s: --script needs a .lua file\n", t->command);
+            return -1;
+        }
+        t->script = argv[++*i];
         return 1;
     }
     if (!strcmp(a, "--no-default-plugins")) {
@@ -265,6 +277,7 @@ typedef struct run {
     bool saving; /* a resume save is in flight */
     int error;   /* a torrent error stopped it */
     char error_msg[320];
+    sw_lua_script *script; /* --script: sees every alert batch popped */
 } run;
 
 static void say(run *r, const char *fmt, const char *a, const char *b)
@@ -349,7 +362,10 @@ static void drain_alerts(run *r)
         return;
     for (size_t i = 0; i < batch->count; i++)
         handle_alert(r, batch->alerts[i]);
-    sw_alert_batch_free(batch);
+    if (r->script)
+        sw_lua_script_post(r->script, batch);
+    else
+        sw_alert_batch_free(batch);
 }
 
 static void request_resume_save(run *r)
@@ -423,8 +439,7 @@ static int setup(run *r, sw_settings *settings)
     sw_session_params sp;
     sw_session_params_init(&sp);
     sp.settings = settings;
-    sp.alert_mask =
-        SW_ALERT_CAT_ERROR | SW_ALERT_CAT_STATUS | SW_ALERT_CAT_STORAGE | SW_ALERT_CAT_PEER;
+    sp.alert_mask = TRANSFER_ALERT_MASK;
     /* The standard plugins are added after the --plugin modules, so those
      * come first in every hook's order: they see every message and may
      * override the standard ones (one of the same name replaces it). */
@@ -576,6 +591,8 @@ static int loop(run *r)
         }
         if (stop_signal)
             return o->seed_only || (r->finished && o->keep_seeding) ? 0 : 130;
+        if (r->script && sw_lua_script_failed(r->script))
+            return 1; /* the message comes from sw_lua_script_finish */
         if (sw_torrent_get_status(r->h, &st) < 0)
             return 1;
         uint64_t now = now_ms();
@@ -669,7 +686,13 @@ int sw_cli_transfer_run(const sw_cli_transfer *o)
         signal(SIGPIPE, SIG_IGN);
         connect_peers(&r, NULL);
         r.started_ms = now_ms();
-        status = loop(&r);
+        if (o->script &&
+            sw_lua_script_start(o->script, r.ses, r.h, TRANSFER_ALERT_MASK, &r.script) < 0) {
+            fprintf(stderr, "cswarm %s: cannot start %s\n", o->command, o->script);
+            status = 1;
+        }
+        if (status == 0)
+            status = loop(&r);
         sw_torrent_status st;
         if (!r.final_printed && sw_torrent_get_status(r.h, &st) == 0)
             sw_progress_update(&r.progress, &st, now_ms(), true);
@@ -678,6 +701,19 @@ int sw_cli_transfer_run(const sw_cli_transfer *o)
         sw_progress_break(&r.progress);
         if (status == 130 && !o->quiet)
             fprintf(stderr, "cswarm %s: interrupted; resume data saved\n", o->command);
+    }
+    if (r.script) {
+        /* The script sees the alerts up to here, then its waits end; one
+         * still busy after a grace period is interrupted. */
+        char *script_err = NULL;
+        int script_status = sw_lua_script_finish(r.script, SCRIPT_GRACE_MS, &script_err);
+        if (script_err) {
+            sw_progress_break(&r.progress);
+            fprintf(stderr, "cswarm %s: %s\n", o->command, script_err);
+            free(script_err);
+            if (status == 0)
+                status = script_status ? script_status : 1;
+        }
     }
     if (r.ses) {
         sw_session_proxy *proxy = NULL;

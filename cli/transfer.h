@@ -19,6 +19,7 @@ typedef struct sw_cli_transfer {
     const char *plugins[SW_CLI_MAX_LIST]; /* --plugin PATH */
     int num_plugins;
     bool no_default_plugins;
+    const char *script; /* --script FILE.lua, run alongside; NULL if none */
     int listen_port;   /* -1: default range */
     bool keep_seeding; /* stay after the download completes, until a signal */
     bool seed_only;    /* cswarm seed: never download */

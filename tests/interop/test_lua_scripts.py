@@ -10,6 +10,10 @@ driven by `cswarm run` against local swarms on 127.0.0.1:
 - download_verify.lua downloads from libtorrent (from a .torrent, an http URL
   of it, and a magnet link), rechecks and reports every piece good; on data
   corrupted afterwards its check-only mode reports the bad piece and fails;
+- `cswarm download --script` runs a script beside the download: it sees the
+  download's torrent and alerts (torrent_finished with every piece), an
+  error in it stops the download with "file:line: message", and one that
+  never ends is interrupted after the transfer;
 - the module loads in a plain lua5.4 with require "cswarm";
 - script errors: syntax and runtime errors print "file:line: message" and
   exit 1; a removed torrent's handle raises "invalid or expired handle"; an
@@ -301,6 +305,72 @@ def test_download_verify():
         s.assert_clean()
 
 
+# ---- cswarm download --script ---------------------------------------------------
+
+HOOK_SCRIPT = r'''
+local cswarm = require "cswarm"
+print("script sees " .. torrent:torrent_file().name .. " " .. tostring(session:listen_port() > 0))
+session:on("torrent_finished", function(a)
+  print("script: finished " .. tostring(a.torrent == torrent) .. " " .. torrent:status().num_pieces)
+end)
+local checked = 0
+for a in session:alerts() do
+  if a.type == "torrent_checked" then checked = checked + 1 end
+end
+print("script: alerts loop ended after " .. checked .. " check")
+'''
+
+BAD_HOOK = r'''
+session:on("torrent_checked", function(a)
+  error("bad hook")
+end)
+require("cswarm").sleep(60)
+'''
+
+
+def download_with_script(c, torrent, seed_port, script):
+    out = c.tempdir("lua-dlscript-")
+    cmd = [swtest.CSWARM, "download", torrent, "-o", out, "--peer", "127.0.0.1:%d" % seed_port,
+           "--listen", str(swtest.free_port()), "--set", "listen_interfaces=127.0.0.1", "--quiet",
+           "--script", script] + LOCAL
+    t0 = time.time()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    for mark in SANITIZER_MARKS:
+        assert mark not in r.stderr, r.stderr
+    return r, out, time.time() - t0
+
+
+def test_download_script():
+    with Cleanup() as c:
+        src, torrent = make_torrent(c, 600_000, 71)
+        _, seed_port = lt_seed(c, [(torrent, src)])
+        folder = c.tempdir("lua-hooks-")
+        scripts = {}
+        for name, text in (("hook.lua", HOOK_SCRIPT), ("bad.lua", BAD_HOOK),
+                           ("spin.lua", "while true do end\n")):
+            scripts[name] = os.path.join(folder, name)
+            with open(scripts[name], "w") as f:
+                f.write(text)
+        pieces = (600_000 + 32767) // 32768
+
+        r, out, _ = download_with_script(c, torrent, seed_port, scripts["hook.lua"])
+        assert r.returncode == 0, r.stdout + r.stderr
+        swtest.assert_same_files(src, out, ["payload.bin"])
+        lines = r.stdout.splitlines()
+        assert lines[0] == "script sees payload.bin true", r.stdout
+        assert "script: finished true %d" % pieces in lines, r.stdout
+        assert lines[-1] == "script: alerts loop ended after 1 check", r.stdout
+
+        r, out, _ = download_with_script(c, torrent, seed_port, scripts["bad.lua"])
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert re.search(r"cswarm download: .*bad\.lua:3: bad hook", r.stderr), r.stderr
+
+        r, out, took = download_with_script(c, torrent, seed_port, scripts["spin.lua"])
+        assert r.returncode == 0, r.stdout + r.stderr
+        swtest.assert_same_files(src, out, ["payload.bin"])
+        assert took < 60, took
+
+
 # ---- plain lua5.4 -------------------------------------------------------------
 
 PLAIN_SCRIPT = r'''
@@ -472,7 +542,7 @@ def main():
     failed = 0
     only = sys.argv[1:]
     for t in (test_script_errors, test_plain_lua_require, test_bandwidth_schedule,
-              test_seed_to_ratio, test_watch_folder, test_download_verify):
+              test_seed_to_ratio, test_watch_folder, test_download_verify, test_download_script):
         if only and t.__name__ not in only:
             continue
         try:
