@@ -230,9 +230,11 @@ int sw__lua_pump(lua_State *L, int ses_idx, int64_t timeout_ms, int mode)
      * however late the thread woke up. */
     bool polled = false;
     for (;;) {
-        run_timers(L, ses_idx);
         if (!ls->ses)
             return SW_LUA_PUMP_STOPPED; /* closed by a callback */
+        run_timers(L, ses_idx);
+        if (!ls->ses)
+            return SW_LUA_PUMP_STOPPED;
         if (ls->stop && mode != SW_LUA_WAIT_SLEEP) {
             ls->stop = false;
             return SW_LUA_PUMP_STOPPED;

@@ -213,6 +213,11 @@ static int s_close(lua_State *L)
 {
     sw_lua_session *ls = sw__lua_to_session(L, 1);
     sw__lua_session_close(L, ls);
+    /* Timers of a closed session never fire again. */
+    if (lua_getiuservalue(L, 1, 1) == LUA_TTABLE) {
+        lua_newtable(L);
+        lua_setfield(L, -2, "timers");
+    }
     return 0;
 }
 

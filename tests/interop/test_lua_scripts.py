@@ -377,7 +377,8 @@ PLAIN_SCRIPT = r'''
 local cswarm = require "cswarm"
 local torrent, data = ...
 local ses <close> = cswarm.session{ listen_interfaces = "127.0.0.1:0", enable_dht = false,
-  enable_lsd = false, enable_upnp = false, enable_natpmp = false, download_rate_limit = 7000 }
+  enable_lsd = false, enable_upnp = false, enable_natpmp = false, download_rate_limit = 7000,
+  start_default_features = false }
 assert(ses:listen_port() > 0)
 assert(ses:settings("download_rate_limit") == 7000)
 local h = assert(ses:add_torrent{ ti = torrent, save_path = data })
@@ -393,7 +394,8 @@ cswarm.sleep(0.3)
 assert(ticks >= 3, "timer ticks: " .. ticks)
 assert(h:status().state == "seeding", h:status().state)
 local state = ses:save_state()
-local other = cswarm.session{ listen = false }
+local other = cswarm.session{ listen = false, start_default_features = false,
+  enable_dht = false, enable_lsd = false, enable_upnp = false, enable_natpmp = false }
 assert(other:load_state(state))
 assert(other:settings("download_rate_limit") == 7000)
 other = nil
@@ -455,56 +457,63 @@ ERROR_SCRIPTS = {
     "removed.lua": (r'''
 local cswarm = require "cswarm"
 local torrent, data = ...
-local ses = cswarm.session{ listen_interfaces = "127.0.0.1:0", enable_dht = false }
+local ses = cswarm.session{ listen_interfaces = "127.0.0.1:0",
+  enable_dht = false, enable_lsd = false, enable_upnp = false, enable_natpmp = false }
 local h = assert(ses:add_torrent{ ti = torrent, save_path = data })
 ses:remove(h)
 assert(ses:wait_for("torrent_removed", 10))
 assert(not h:is_valid())
 local ok, msg = pcall(function() return h:status() end)
-assert(not ok and msg:match("removed%.lua:9: invalid or expired handle"), msg)
+assert(not ok and msg:match("removed%.lua:10: invalid or expired handle"), msg)
 h:pause()
-''', 1, r"removed\.lua:11: invalid or expired handle"),
+''', 1, r"removed\.lua:12: invalid or expired handle"),
     "callback.lua": (r'''
 local cswarm = require "cswarm"
 local torrent, data = ...
-local ses = cswarm.session{ listen_interfaces = "127.0.0.1:0", enable_dht = false }
+local ses = cswarm.session{ listen_interfaces = "127.0.0.1:0",
+  enable_dht = false, enable_lsd = false, enable_upnp = false, enable_natpmp = false }
 ses:on("torrent_checked", function(a)
   error("from the callback")
 end)
 ses:add_torrent{ ti = torrent, save_path = data }
 ses:run(20)
-''', 1, r"callback\.lua:6: from the callback"),
+''', 1, r"callback\.lua:7: from the callback"),
     "timer.lua": (r'''
 local cswarm = require "cswarm"
-local ses = cswarm.session{ listen_interfaces = "127.0.0.1:0", enable_dht = false }
+local ses = cswarm.session{ listen_interfaces = "127.0.0.1:0",
+  enable_dht = false, enable_lsd = false, enable_upnp = false, enable_natpmp = false }
 ses:after(0.05, function() local n = nil; return n + 1 end)
 cswarm.sleep(5)
-''', 1, r"timer\.lua:4: attempt to perform arithmetic on a nil value"),
+''', 1, r"timer\.lua:5: attempt to perform arithmetic on a nil value"),
     "closed.lua": (r'''
 local cswarm = require "cswarm"
 local torrent, data = ...
 local h
 do
-  local ses <close> = cswarm.session{ listen_interfaces = "127.0.0.1:0", enable_dht = false }
+  local ses <close> = cswarm.session{ listen_interfaces = "127.0.0.1:0",
+    enable_dht = false, enable_lsd = false, enable_upnp = false, enable_natpmp = false }
   h = ses:add_torrent{ ti = torrent, save_path = data }
 end
 h:status()
-''', 1, r"closed\.lua:9: torrent handle of a closed session"),
+''', 1, r"closed\.lua:10: torrent handle of a closed session"),
     "badsetting.lua": (r'''
 local cswarm = require "cswarm"
-cswarm.session{ enable_dht = 1 }
+cswarm.session{ listen = false, enable_dht = 1 }
 ''', 1, r"badsetting\.lua:3: setting 'enable_dht' wants a boolean, got number"),
     "unknown.lua": (r'''
 local cswarm = require "cswarm"
-local ses = cswarm.session{ listen = false }
+local ses = cswarm.session{ listen = false, start_default_features = false,
+  enable_dht = false, enable_lsd = false, enable_upnp = false, enable_natpmp = false }
 ses:apply_settings{ no_such_setting = 1 }
-''', 1, r"unknown\.lua:4: unknown setting 'no_such_setting'"),
+''', 1, r"unknown\.lua:5: unknown setting 'no_such_setting'"),
     # Sessions left open (one busy) and os.exit closing the state: clean exit.
     "leftopen.lua": (r'''
 local cswarm = require "cswarm"
 local torrent, data = ...
-local a = cswarm.session{ listen_interfaces = "127.0.0.1:0", enable_dht = false }
-local b = cswarm.session{ listen_interfaces = "127.0.0.1:0", enable_dht = false }
+local a = cswarm.session{ listen_interfaces = "127.0.0.1:0",
+  enable_dht = false, enable_lsd = false, enable_upnp = false, enable_natpmp = false }
+local b = cswarm.session{ listen_interfaces = "127.0.0.1:0",
+  enable_dht = false, enable_lsd = false, enable_upnp = false, enable_natpmp = false }
 a:add_torrent{ ti = torrent, save_path = data }
 a:every(0.01, function() end)
 b:on("*", function() end)

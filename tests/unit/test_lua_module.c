@@ -43,7 +43,17 @@ static lua_State *new_state(void)
     lua_pushstring(L, module_cpath);
     lua_setfield(L, -2, "cpath");
     lua_pop(L, 1);
-    if (luaL_dostring(L, "require 'cswarm'") != LUA_OK)
+    /* local_session{...}: cswarm.session with DHT, LSD, UPnP and NAT-PMP
+     * off, so nothing leaves the machine. */
+    if (luaL_dostring(L, "local cswarm = require 'cswarm'\n"
+                         "function local_session(t)\n"
+                         "  t.start_default_features = false\n"
+                         "  for _, k in ipairs{'enable_dht', 'enable_lsd', 'enable_upnp',\n"
+                         "                     'enable_natpmp'} do\n"
+                         "    if t[k] == nil then t[k] = false end\n"
+                         "  end\n"
+                         "  return cswarm.session(t)\n"
+                         "end\n") != LUA_OK)
         fail_msg("require: %s", lua_tostring(L, -1));
     return L;
 }
@@ -81,7 +91,7 @@ static void test_settings(void **state)
     (void)state;
     lua_State *L = new_state();
     run_ok(L, "local cswarm = require 'cswarm'\n"
-              "local s = cswarm.session{ listen = false, enable_dht = false,\n"
+              "local s = local_session{ listen = false, enable_dht = false,\n"
               "  upload_rate_limit = 1000, user_agent = 'x/1' }\n"
               "assert(s:settings('upload_rate_limit') == 1000)\n"
               "assert(s:settings('enable_dht') == false)\n"
@@ -92,24 +102,22 @@ static void test_settings(void **state)
               "assert(s:settings('upload_rate_limit') == 1000, 'others keep their values')\n"
               "local saved = s:save_state()\n"
               "assert(saved:find('upload_rate_limit', 1, true))\n"
-              "local t = cswarm.session{ listen = false }\n"
+              "local t = local_session{ listen = false }\n"
               "assert(t:load_state(saved))\n"
               "assert(t:settings('download_rate_limit') == 5)\n"
               "local ok, msg, code = t:load_state('not bencode')\n"
               "assert(ok == nil and type(msg) == 'string' and code < 0)\n"
               "assert(cswarm.settings_defaults().upload_rate_limit == 0)\n"
               "s:close(); t:close()\n");
-    run_fails(L, "require('cswarm').session{ listen = false, enable_dht = 'no' }",
+    run_fails(L, "local_session{ listen = false, enable_dht = 'no' }",
               "setting 'enable_dht' wants a boolean, got string");
-    run_fails(L, "require('cswarm').session{ listen = false, upload_rate_limit = 1.5 }",
+    run_fails(L, "local_session{ listen = false, upload_rate_limit = 1.5 }",
               "setting 'upload_rate_limit' wants an integer");
-    run_fails(L, "require('cswarm').session{ listen = false, user_agent = 3 }",
+    run_fails(L, "local_session{ listen = false, user_agent = 3 }",
               "setting 'user_agent' wants a string");
-    run_fails(L, "require('cswarm').session{ listen = false, nope = 1 }", "unknown setting 'nope'");
-    run_fails(L, "require('cswarm').session{ listen = false, [1] = true }",
-              "settings are named by strings");
-    run_fails(L, "require('cswarm').session{ listen = false, alert_mask = 'bogus' }",
-              "unknown alert category");
+    run_fails(L, "local_session{ listen = false, nope = 1 }", "unknown setting 'nope'");
+    run_fails(L, "local_session{ listen = false, [1] = true }", "settings are named by strings");
+    run_fails(L, "local_session{ listen = false, alert_mask = 'bogus' }", "unknown alert category");
     lua_close(L);
 }
 
@@ -119,7 +127,7 @@ static void test_timers_and_waits(void **state)
     lua_State *L = new_state();
     run_ok(L,
            "local cswarm = require 'cswarm'\n"
-           "local s <close> = cswarm.session{ listen = false, alert_mask = 'error' }\n"
+           "local s <close> = local_session{ listen = false, alert_mask = 'error' }\n"
            "local log = {}\n"
            "s:after(0.06, function() log[#log + 1] = 'b' end)\n"
            "s:after(0.02, function() log[#log + 1] = 'a' end)\n"
@@ -157,7 +165,7 @@ static void test_callbacks(void **state)
     /* listen_succeeded is a status alert: on() must get it delivered even
      * with a mask that has no status bit. */
     run_ok(L, "local cswarm = require 'cswarm'\n"
-              "local s <close> = cswarm.session{ listen = false, alert_mask = 'error' }\n"
+              "local s <close> = local_session{ listen = false, alert_mask = 'error' }\n"
               "local got, all = nil, 0\n"
               "local fn = s:on('listen_succeeded', function(a) got = a end)\n"
               "s:on('*', function(a) all = all + 1 end)\n"
@@ -173,7 +181,7 @@ static void test_callbacks(void **state)
               "assert(s:wait_for('listen_succeeded', 10))\n"
               "assert(got == nil, 'removed callback ran')\n");
     run_fails(L,
-              "local s = require('cswarm').session{ listen = false }\n"
+              "local s = local_session{ listen = false }\n"
               "s:on('no_such_alert', print)",
               "unknown alert type 'no_such_alert'");
     lua_close(L);
@@ -184,7 +192,7 @@ static void test_closed_session(void **state)
     (void)state;
     lua_State *L = new_state();
     run_ok(L, "local cswarm = require 'cswarm'\n"
-              "local s = cswarm.session{ listen = false }\n"
+              "local s = local_session{ listen = false }\n"
               "assert(s:is_open())\n"
               "s:close(); s:close()\n"
               "assert(not s:is_open() and tostring(s) == 'cswarm.session(closed)')\n"
@@ -192,24 +200,30 @@ static void test_closed_session(void **state)
               "assert(not ok and msg:find('session is closed'))\n"
               "local it = s.alerts\n"
               /* sessions dropped without close are collected */
-              "for i = 1, 3 do cswarm.session{ listen = false } end\n"
+              "local fired = false\n"
+              "local s2 = local_session{ listen = false }\n"
+              "s2:after(0, function() fired = true end)\n"
+              "s2:close()\n"
+              "cswarm.sleep(0.05)\n"
+              "assert(not fired, 'a closed session ran a timer')\n"
+              "for i = 1, 3 do local_session{ listen = false } end\n"
               "collectgarbage(); collectgarbage()\n");
     run_fails(L,
-              "local s = require('cswarm').session{ listen = false }\n"
+              "local s = local_session{ listen = false }\n"
               "s:close()\n"
               "s:add_torrent{ ti = 'x', save_path = '.' }",
               "session is closed");
     run_fails(L,
-              "local s <close> = require('cswarm').session{ listen = false }\n"
+              "local s <close> = local_session{ listen = false }\n"
               "s:add_torrent{ save_path = '.' }",
               "give exactly one of ti, torrent_data, magnet, url");
     run_fails(L,
-              "local s <close> = require('cswarm').session{ listen = false }\n"
+              "local s <close> = local_session{ listen = false }\n"
               "s:add_torrent{ ti = 'x' }",
               "save_path is required");
     run_ok(
         L,
-        "local s <close> = require('cswarm').session{ listen = false }\n"
+        "local s <close> = local_session{ listen = false }\n"
         "local h, msg, code = s:add_torrent{ magnet = 'magnet:?xt=urn:btih:zz', save_path = '.' }\n"
         "assert(h == nil and msg and code < 0)\n"
         "h, msg, code = s:add_torrent{ url = 'ftp://example/x.torrent', save_path = '.' }\n"
