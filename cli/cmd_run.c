@@ -19,7 +19,8 @@ static void usage(FILE *out)
                  "\n"
                  "The exit status is 0, or the integer the script returns (true: 0, false: 1),\n"
                  "or whatever it passes to os.exit. A Lua error prints \"file:line: message\"\n"
-                 "and a traceback, and exits 1.\n");
+                 "and a traceback, and exits 1. SIGINT or SIGTERM stops the script and shuts\n"
+                 "its sessions down (exit status 130 or 143).\n");
 }
 
 int sw_cli_run(int argc, char **argv)
@@ -34,7 +35,7 @@ int sw_cli_run(int argc, char **argv)
     }
     /* Everything after the script belongs to it, options included. */
     char *err = NULL;
-    int status = sw_lua_run_file(argv[1], argc - 1, argv + 1, NULL, NULL, &err);
+    int status = sw_lua_run_file(argv[1], argc - 1, argv + 1, SW_LUA_RUN_HANDLE_SIGNALS, &err);
     if (err) {
         fflush(stdout);
         fprintf(stderr, "cswarm run: %s\n", err);

@@ -12,8 +12,9 @@
 
 #include "module_int.h"
 
-/* Longest single wait, so a wait always comes back to check the clock. */
-#define MAX_WAIT_MS 1000
+/* Longest single wait: a wait comes back this often to check the clock
+ * and to give an interrupting hook (Ctrl-C in lua5.4) its chance. */
+#define MAX_WAIT_MS 250
 
 int64_t sw__lua_now_ms(void)
 {
@@ -220,6 +221,12 @@ static void dispatch(lua_State *L, int ses_idx)
     lua_settop(L, alert);
 }
 
+static int safe_point(lua_State *L)
+{
+    (void)L;
+    return 0;
+}
+
 int sw__lua_pump(lua_State *L, int ses_idx, int64_t timeout_ms, int mode)
 {
     ses_idx = lua_absindex(L, ses_idx);
@@ -230,6 +237,10 @@ int sw__lua_pump(lua_State *L, int ses_idx, int64_t timeout_ms, int mode)
      * however late the thread woke up. */
     bool polled = false;
     for (;;) {
+        /* A call at every turn: a hook set asynchronously (lua5.4's SIGINT
+         * handler, cswarm run's) fires here even when no Lua code runs. */
+        lua_pushcfunction(L, safe_point);
+        lua_call(L, 0, 0);
         if (!ls->ses)
             return SW_LUA_PUMP_STOPPED; /* closed by a callback */
         run_timers(L, ses_idx);
@@ -329,11 +340,14 @@ void sw__lua_sleep_all(lua_State *L, int64_t timeout_ms)
         }
         if (n == 0) {
             lua_pop(L, 1);
-            if (left > 0) {
-                struct timespec ts = {left / 1000, (long)(left % 1000) * 1000000L};
-                nanosleep(&ts, NULL);
-            }
-            return;
+            if (left <= 0)
+                return;
+            int64_t step = left < MAX_WAIT_MS ? left : MAX_WAIT_MS;
+            struct timespec ts = {step / 1000, (long)(step % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+            lua_pushcfunction(L, safe_point);
+            lua_call(L, 0, 0);
+            continue;
         }
         /* Several sessions: serve each in turn in short slices. */
         int64_t slice = left < 20 ? (left < 0 ? 0 : left) : 20;

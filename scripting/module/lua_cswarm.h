@@ -29,14 +29,21 @@
 /* The entry point `require "cswarm"` calls: returns the module table. */
 SW_LUA_EXPORT int luaopen_cswarm(lua_State *L);
 
+enum sw_lua_run_flags {
+    /* While the script runs, SIGINT and SIGTERM interrupt it (as lua5.4
+     * does on SIGINT): the state is closed, so its sessions shut down
+     * cleanly, and the status is 128 + the signal. A second signal has the
+     * default effect. */
+    SW_LUA_RUN_HANDLE_SIGNALS = 1u << 0,
+};
+
 /* Runs a script file with arg set as lua5.4 does (argv[0] is the script,
  * argv[1..] its arguments) in a fresh state with the standard libraries and
- * the cswarm module preloaded. Before it runs, setup (may be NULL) is called
- * with the state, e.g. to define globals. On failure *err_out (malloc'd,
- * the caller frees it) holds "file:line: message" and a traceback. The exit
- * status of the script: 0, or the integer it returned, or 1 on error. */
-int sw_lua_run_file(const char *path, int argc, char **argv, void (*setup)(lua_State *, void *),
-                    void *user, char **err_out);
+ * the cswarm module preloaded. On failure *err_out (malloc'd, the caller
+ * frees it) holds "file:line: message" and a traceback. Returns the exit
+ * status of the script: 0, or the integer it returned (true 0, false 1),
+ * or 1 on error. */
+int sw_lua_run_file(const char *path, int argc, char **argv, unsigned flags, char **err_out);
 
 /* A script running alongside a program's own use of a session (cswarm
  * download --script). It runs on a thread of its own with the globals

@@ -17,8 +17,9 @@ driven by `cswarm run` against local swarms on 127.0.0.1:
 - the module loads in a plain lua5.4 with require "cswarm";
 - script errors: syntax and runtime errors print "file:line: message" and
   exit 1; a removed torrent's handle raises "invalid or expired handle"; an
-  error inside a callback, a script that leaves sessions open: no crash and,
-  in the sanitizer build, no leak or undefined behaviour reported."""
+  error inside a callback, a script that leaves sessions open, SIGINT or
+  SIGTERM while it waits (exit 130/143): no crash and, in the sanitizer
+  build, no leak or undefined behaviour reported."""
 
 import http.server
 import os
@@ -547,10 +548,40 @@ def test_script_errors():
         assert r.returncode == 1 and "cannot open" in r.stderr, r.stderr
 
 
+WAITING_SCRIPT = r'''
+local cswarm = require "cswarm"
+local torrent, data = ...
+local ses = cswarm.session{ listen_interfaces = "127.0.0.1:0",
+  enable_dht = false, enable_lsd = false, enable_upnp = false, enable_natpmp = false }
+ses:add_torrent{ ti = torrent, save_path = data }
+ses:every(30, function() end)
+print("ready")
+io.stdout:flush()
+ses:run()
+'''
+
+
+def test_signal_stops_script():
+    import signal
+    with Cleanup() as c:
+        src, torrent = make_torrent(c, 100_000, 81)
+        script = os.path.join(c.tempdir("lua-sig-"), "wait.lua")
+        with open(script, "w") as f:
+            f.write(WAITING_SCRIPT)
+        for sig, status, name in ((signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")):
+            s = Script(c, script, [torrent, src])
+            s.wait_line(r"^ready$", 30)
+            time.sleep(0.3)
+            s.p.send_signal(sig)
+            assert s.wait_exit(15) == status, s.stderr()
+            assert "interrupted by " + name in s.stderr(), s.stderr()
+            s.assert_clean()
+
+
 def main():
     failed = 0
     only = sys.argv[1:]
-    for t in (test_script_errors, test_plain_lua_require, test_bandwidth_schedule,
+    for t in (test_script_errors, test_signal_stops_script, test_plain_lua_require, test_bandwidth_schedule,
               test_seed_to_ratio, test_watch_folder, test_download_verify, test_download_script):
         if only and t.__name__ not in only:
             continue
