@@ -164,6 +164,11 @@ enum {
 int sw__dht_announce(sw_dht *dht, const sw_sha1 *info_hash, uint16_t port, unsigned flags,
                      sw_dht_peers_cb on_peers, sw_dht_done_cb done, void *user);
 
+/* Peers other nodes announced to this very node for info_hash (up to
+ * max, into out); lookups never ask their own node. */
+size_t sw__dht_local_peers(const sw_dht *dht, const sw_sha1 *info_hash, sw_endpoint *out,
+                           size_t max);
+
 /* ---- items (BEP 44) ---- */
 
 /* An item as received. All pointers are borrowed for the callback. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "plugin_int.h"
+#include "session_dht.h"
 #include "session_int.h"
 #include "session_udp.h"
 #include "torrent_trackers.h"
@@ -131,6 +132,7 @@ static void begin_shutdown(sw_session *ses)
     uv_timer_stop(&ses->tick);
     close_handle_if((uv_handle_t *)&ses->tick);
     sw__session_close_listeners(ses);
+    sw__session_dht_shutdown(ses);
     sw_torrent *t = ses->torrents;
     while (t) {
         sw_torrent *next = t->next;
@@ -317,6 +319,8 @@ int sw_session_new(const sw_session_params *p, sw_session **ses_out)
      * goes on without it. */
     if (p->flags & SW_SESSION_ADD_DEFAULT_PLUGINS)
         sw__plugin_add_defaults(ses);
+    if (p->flags & SW_SESSION_START_DEFAULT_FEATURES)
+        (void)sw__session_dht_start_default(ses);
     *ses_out = ses;
     return 0;
 fail:

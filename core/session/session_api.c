@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "plugin_int.h"
+#include "session_dht.h"
 #include "session_int.h"
 #include "session_utp.h"
 #include "torrent_trackers.h"
@@ -521,6 +522,7 @@ static int status_fn(sw_session *ses, void *arg)
         st->peerlist_size += (int)t->swarm.peers.count;
         st->num_torrents++;
     }
+    sw__session_dht_status(ses, st);
     sw__session_utp_status(ses, &st->utp_status);
     return 0;
 }
@@ -747,6 +749,8 @@ static int save_state_fn(sw_session *ses, void *arg)
         rc = sw_settings_save(ses->settings, a->flags, 0, enc);
     if (rc == 0)
         rc = sw__plugin_save_state(ses, enc);
+    if (rc == 0 && (a->flags & SW_SAVE_DHT_STATE))
+        rc = sw__session_dht_save_state(ses, enc);
     if (rc == 0)
         rc = sw_benc_end(enc);
     if (rc == 0)
@@ -798,6 +802,8 @@ static int load_state_fn(sw_session *ses, void *arg)
     }
     if (rc == 0)
         sw__plugin_load_state(ses, sw_bdoc_root(doc));
+    if (rc == 0 && (a->flags & SW_SAVE_DHT_STATE))
+        sw__session_dht_load_state(ses, sw_bdoc_root(doc));
     sw_bdoc_free(doc);
     return rc;
 }

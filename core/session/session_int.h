@@ -193,6 +193,7 @@ struct sw_session {
     struct sw_tracker_client *tracker_client; /* NULL if it could not be created */
     int live_tracker_managers;                /* including those still sending "stopped" */
     struct sw_session_udp *udp;               /* session_udp.h; NULL until listening */
+    struct sw_session_dht *dht;               /* session_dht.h; NULL until the DHT is used */
     sw_queue queue; /* the download queue and auto-management (session_queue.h) */
     struct sw_session_utp *utp;               /* session_utp.h; NULL until the UDP socket opens */
 };

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "session_dht.h"
 #include "session_int.h"
 #include "session_udp.h"
 #include "torrent_trackers.h"
@@ -187,6 +188,7 @@ int sw__session_listen(sw_session *ses, int port_min, int port_max, const char *
     ses->env.listen_port = sw__listener_endpoint(got[0])->port;
     /* UDP (trackers now) on the same address and port; TCP works without. */
     (void)sw__session_udp_open(ses, sw__listener_endpoint(got[0]));
+    sw__session_dht_udp_ready(ses);
     if (ses->env.listen_port != old_port)
         reannounce_all(ses);
     return 0;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "session_dht.h"
 #include "session_udp.h"
 #include "session_utp.h"
 #include "tracker/tracker.h"
@@ -143,6 +144,8 @@ bool sw__session_udp_dispatch(sw_session *ses, const struct sockaddr *from, cons
     if (ses->tracker_client &&
         sw__tracker_client_on_udp_packet(ses->tracker_client, from, data, len))
         return true;
-    /* uTP and the DHT come next once the session runs them. */
+    /* KRPC: a bencoded dictionary. */
+    if (len > 0 && data[0] == 'd' && sw__session_dht_on_udp(ses, from, data, len))
+        return true;
     return false;
 }

@@ -90,6 +90,7 @@ extern "C" {
     XX(DHT_SEQ_OUTDATED, -20706, "dht: sequence number not newer than the stored one")             \
     XX(DHT_BAD_TOKEN, -20707, "dht: invalid or expired write token")                               \
     XX(DHT_REMOTE_ERROR, -20708, "dht: the remote node answered with an error")                    \
+    XX(DHT_NOT_RUNNING, -20709, "dht: the DHT is not running")                                     \
     XX(PLUGIN_OPEN, -20800, "plugin: cannot open the module")                                      \
     XX(PLUGIN_NO_ENTRY, -20801, "plugin: the module has no entry point")                           \
     XX(PLUGIN_ABI, -20802, "plugin: built for another plugin ABI or build signature")              \

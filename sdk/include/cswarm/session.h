@@ -265,9 +265,13 @@ typedef struct sw_session_status {
     int64_t disk_queued_jobs;
     int peerlist_size; /* known peers over all torrents */
     int num_torrents;
-    int dht_nodes, dht_node_cache, dht_torrents; /* 0: no DHT yet */
+    int dht_nodes, dht_node_cache, dht_torrents; /* 0: DHT not running */
     sw_utp_status utp_status;
-    uint64_t reserved[8];
+    int dht_global_nodes;      /* estimated size of the whole DHT */
+    int dht_lookups;           /* lookups running */
+    int dht_buckets;           /* routing table buckets (sw_session_dht_routing_table) */
+    int dht_total_allocations; /* queries awaiting an answer */
+    uint64_t reserved[6];
 } sw_session_status;
 
 SW_API int sw_session_get_status(sw_session *ses, sw_session_status *status_out);
@@ -348,6 +352,94 @@ SW_API const char *sw_builtin_plugin_name(size_t i);
 /* The names of the plugins active in the session, in the order they were
  * added, as one malloc'd comma-separated string. */
 SW_API int sw_session_plugin_names(sw_session *ses, char **names_out);
+
+/* ---- DHT (BEP 5; items: BEP 44) ----
+ *
+ * The session runs one DHT node on its UDP socket (bound when it listens,
+ * on the first listen address's family). With
+ * SW_SESSION_START_DEFAULT_FEATURES and enable_dht the session starts it by
+ * itself; sw_session_start_dht / stop_dht do it by hand (and set
+ * enable_dht). Its tunables are the dht_* settings (libtorrent's
+ * set_dht_settings is sw_session_apply_settings with those names); the
+ * routers of dht_bootstrap_nodes are asked when the node starts (set it to
+ * "" to keep a session off the public DHT). Every active torrent that is not
+ * private announces itself and gets peers through the DHT every
+ * dht_announce_interval seconds (sooner while a download has found no
+ * peers); found peers join its swarm with source DHT and a dht_reply alert
+ * says how many. Results of item functions come as alerts (category dht).
+ * The node's id and good nodes are saved with SW_SAVE_DHT_STATE. */
+
+/* Starts the node (once the session listens, if it does not yet). */
+SW_API int sw_session_start_dht(sw_session *ses);
+/* Stops it: lookups end, the node forgets its routing table. */
+SW_API int sw_session_stop_dht(sw_session *ses);
+SW_API bool sw_session_is_dht_running(sw_session *ses);
+/* A bootstrap router: asked when the routing table is empty, never added
+ * to it. host is a name or numeric address (a name is resolved by the
+ * network thread). Kept across stop/start. Returns at once. */
+SW_API int sw_session_add_dht_router(sw_session *ses, const char *host, int port);
+/* Pings a node; it joins the routing table if it answers (queued until the
+ * node runs). Returns at once. */
+SW_API int sw_session_add_dht_node(sw_session *ses, const char *host, int port);
+
+/* Looks up an immutable item by its target (SHA-1 of the bencoded value):
+ * a dht_immutable_item alert follows (value NULL if none was found).
+ * These item functions return once the lookup has started, or
+ * SW_ERR_DHT_NOT_RUNNING when the node does not run. */
+SW_API int sw_session_dht_get_immutable_item(sw_session *ses, const sw_sha1 *target);
+/* Looks up a mutable item under an Ed25519 public key and an optional salt
+ * (at most 64 bytes): a dht_mutable_item alert with the newest valid value
+ * (value NULL if none was found). */
+SW_API int sw_session_dht_get_mutable_item(sw_session *ses, const uint8_t public_key[32],
+                                           const void *salt, size_t salt_len);
+/* Stores a bencoded value (canonical, at most 1000 bytes) as an immutable
+ * item; *target_out (may be NULL) is its target. A dht_put alert follows
+ * with the number of nodes that stored it. */
+SW_API int sw_session_dht_put_immutable_item(sw_session *ses, const void *value, size_t len,
+                                             sw_sha1 *target_out);
+
+/* Read-modify-write of a mutable item (libtorrent's dht_put_item callback),
+ * on the network thread once the current item was looked up: value is the
+ * current bencoded value (NULL if none; seq is then 0). It writes a
+ * malloc'd new bencoded value (the session frees it) and returns 0, or
+ * returns a negative code to store nothing (the dht_put alert carries it).
+ * The new item's seq is the current one plus one, so a writer that raced
+ * us makes our store fail rather than be lost silently (compare and swap).
+ * It must not block or call session functions. */
+typedef int (*sw_dht_item_update_fn)(void *user, const uint8_t *value, size_t len, int64_t seq,
+                                     uint8_t **new_value_out, size_t *new_len_out);
+
+typedef struct sw_dht_mutable_put {
+    uint32_t struct_size;
+    uint8_t private_key[32]; /* the Ed25519 seed (see sw_dht_public_key) */
+    const void *salt;        /* copied; at most 64 bytes */
+    size_t salt_len;
+    /* Without update: the bencoded value to store (copied) and its seq
+     * (negative: one more than the newest found in the DHT). */
+    const void *value;
+    size_t value_len;
+    int64_t seq;
+    sw_dht_item_update_fn update; /* NULL: store value as is */
+    void *user;
+} sw_dht_mutable_put;
+
+/* No salt, no value, seq -1, no update function. */
+SW_API void sw_dht_mutable_put_init(sw_dht_mutable_put *p);
+/* Signs and stores a mutable item; a dht_put alert (key, salt, seq, nodes
+ * that stored it) follows. */
+SW_API int sw_session_dht_put_mutable_item(sw_session *ses, const sw_dht_mutable_put *p);
+/* The Ed25519 public key of a 32-byte private key (what readers need). */
+SW_API int sw_dht_public_key(const uint8_t private_key[32], uint8_t public_key_out[32]);
+
+/* One bucket of the routing table (libtorrent's dht_routing_bucket). */
+typedef struct sw_dht_routing_bucket {
+    int num_nodes;
+    int num_replacements;
+} sw_dht_routing_bucket;
+/* The routing table, nearest-last as libtorrent lists it; *buckets_out is
+ * malloc'd (NULL and 0 when the DHT is not running). */
+SW_API int sw_session_dht_routing_table(sw_session *ses, sw_dht_routing_bucket **buckets_out,
+                                        size_t *count_out);
 
 #ifdef __cplusplus
 }
