@@ -146,12 +146,12 @@ def test_seed_to_ratio():
             assert d.wait_exit(120) == 0, d.stderr_text()
             swtest.assert_same_files(src, out, ["payload.bin"])
             if n == 1:
-                s.wait_line(r"^ratio 1\.00", 30)
+                s.wait_line(r"^ratio 1\.\d\d", 30)
                 time.sleep(1.0)  # a few more ratio checks: one copy must not be enough
                 assert s.p.poll() is None, "removed after one copy:\n" + s.text()
         assert s.wait_exit(60) == 0, s.text() + s.stderr()
         out = s.text()
-        assert "ratio 2.00 reached: removing payload.bin" in out, out
+        assert re.search(r"^ratio 2\.\d\d reached: removing payload\.bin$", out, re.M), out
         assert "removed " + ih in out, out
         s.assert_clean()
 
@@ -228,9 +228,11 @@ def test_bandwidth_schedule():
         assert (clk0, r0, up0, dn0) == ("07:59:58", "00:00:00", 50000, 61440), got
         assert (r1, up1, dn1) == ("08:00:00", 0, 0), got
         assert (r2, up2, dn2) == ("08:00:03", 100 * 1024, 2 * 1024 * 1024), got
-        # At the scheduled times of the injected clock (checked 4 times a second).
-        assert 1.5 <= t1 - t0 <= 3.5, got
-        assert 2.5 <= t2 - t1 <= 4.5, got
+        # At the scheduled times of the injected clock (checked 4 times a
+        # second), which runs at the wall clock's pace.
+        assert clk1 in ("08:00:00", "08:00:01") and clk2 in ("08:00:03", "08:00:04"), got
+        assert 1.0 <= t1 - t0 <= 4.0, got
+        assert 2.0 <= t2 - t1 <= 5.0, got
         s.assert_clean()
 
     # Across midnight: before the day's first rule the previous day's last holds.

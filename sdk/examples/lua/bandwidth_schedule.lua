@@ -13,8 +13,9 @@
 --   --rule 08:00=100k/1m --rule 23:00=0/0
 --
 -- The clock is injectable, for trying a schedule out (or testing it):
--- --clock HH:MM:SS starts the day's clock at that time instead of the local
--- time, and --clock-speed N runs it N times faster.
+-- --clock HH:MM:SS starts the day's clock at that time when the schedule
+-- starts, instead of using the local time, and --clock-speed N runs it N times
+-- faster.
 local cswarm = require "cswarm"
 
 local function usage(msg)
@@ -85,8 +86,9 @@ end
 if #opt.rules == 0 then usage("no --rule") end
 table.sort(opt.rules, function(x, y) return x.at < y.at end)
 
--- The time of day in seconds: injected or local.
-local started = cswarm.now()
+-- The time of day in seconds: injected (starting when the schedule does)
+-- or local.
+local started
 local function time_of_day()
   if opt.clock then
     return (opt.clock + (cswarm.now() - started) * opt.speed) % 86400
@@ -125,6 +127,7 @@ local function check()
   if opt.exit_after and changes >= opt.exit_after then ses:stop() end
 end
 
+started = cswarm.now()
 check()
 ses:every(opt.every, check)
 ses:run()
