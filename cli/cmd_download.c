@@ -27,6 +27,7 @@ static void usage(FILE *out)
                  "  --plugin PATH      load a plugin (.so; repeatable; a bare name is searched\n"
                  "                     in the plugin_search_path setting)\n"
                  "  --no-default-plugins  do not load ut_metadata, ut_pex, smart_ban, lt_tex\n"
+                 "  --script FILE.lua  run a Lua automation script beside the transfer\n"
                  "  --utp / --no-utp   peers over uTP and TCP (uTP tried first; the default) /\n"
                  "                     over TCP only\n"
                  "  --utp-only         peers over uTP only (TCP off both ways)\n"
