@@ -31,6 +31,8 @@ static void usage(FILE *out)
                  "  --utp / --no-utp   peers over uTP and TCP (uTP tried first; the default) /\n"
                  "                     over TCP only\n"
                  "  --utp-only         peers over uTP only (TCP off both ways)\n"
+                 "  --no-dht           no DHT (peers from trackers, --peer and PEX only)\n"
+                 "  --dht-node HOST:PORT  a DHT node to join through (repeatable)\n"
                  "  --set NAME=VALUE   change a setting (see docs/settings.md; repeatable)\n"
                  "  --json-progress    one JSON object per second on stdout\n"
                  "  --quiet            no progress output\n");
