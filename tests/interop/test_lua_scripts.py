@@ -14,7 +14,8 @@ driven by `cswarm run` against local swarms on 127.0.0.1:
   download's torrent and alerts (torrent_finished with every piece), an
   error in it stops the download with "file:line: message", and one that
   never ends is interrupted after the transfer;
-- the module loads in a plain lua5.4 with require "cswarm";
+- the module loads in a plain lua5.4 with require "cswarm", from the build
+  and from where `cmake --install` puts it;
 - script errors: syntax and runtime errors print "file:line: message" and
   exit 1; a removed torrent's handle raises "invalid or expired handle"; an
   error inside a callback, a script that leaves sessions open, SIGINT or
@@ -415,10 +416,10 @@ def sanitized_build():
         return False
 
 
-def test_plain_lua_require():
-    module = os.path.join(BUILD, "lua", "cswarm.so")
-    assert os.path.exists(module), module
-    env = dict(os.environ, LUA_CPATH=os.path.join(BUILD, "lua", "?.so"))
+def plain_lua_env(cpath_dir):
+    """The environment for lua5.4 loading cswarm.so from cpath_dir, or None
+    (after saying why) when that cannot work in this build."""
+    env = dict(os.environ, LUA_CPATH=os.path.join(cpath_dir, "?.so"))
     if sanitized_build():
         # The module is instrumented but lua5.4 is not: the ASan runtime has
         # to be loaded first, which only a preload can do.
@@ -433,10 +434,14 @@ def test_plain_lua_require():
         asan = subprocess.run([cc, "-print-file-name=libasan.so"], capture_output=True,
                               text=True).stdout.strip()
         if not os.path.isabs(asan) or not os.path.exists(asan):
-            swtest.log("SKIP test_plain_lua_require: sanitizer build with %s has no shared "
+            swtest.log("SKIP plain lua5.4: sanitizer build with %s has no shared "
                        "ASan runtime to preload into lua5.4" % cc)
-            return
+            return None
         env["LD_PRELOAD"] = asan
+    return env
+
+
+def run_plain_lua(env):
     with Cleanup() as c:
         src, torrent = make_torrent(c, 100_000, 51)
         script = os.path.join(c.tempdir(), "plain.lua")
@@ -447,6 +452,34 @@ def test_plain_lua_require():
         assert r.returncode == 0 and "plain lua ok" in r.stdout, r.stdout + r.stderr
         for mark in SANITIZER_MARKS:
             assert mark not in r.stderr, r.stderr
+
+
+def test_plain_lua_require():
+    module = os.path.join(BUILD, "lua", "cswarm.so")
+    assert os.path.exists(module), module
+    env = plain_lua_env(os.path.join(BUILD, "lua"))
+    if env:
+        run_plain_lua(env)
+
+
+def test_installed_module():
+    """`cmake --install --prefix P` puts cswarm.so into P/<libdir>/lua/5.4
+    (beside libcswarm in P/<libdir>), where lua5.4 finds it."""
+    with Cleanup() as c:
+        prefix = c.tempdir("lua-prefix-")
+        subprocess.run(["cmake", "--install", BUILD, "--prefix", prefix], check=True,
+                       stdout=subprocess.DEVNULL)
+        found = [os.path.join(d, "cswarm.so") for d, _, files in os.walk(prefix)
+                 if "cswarm.so" in files]
+        assert len(found) == 1, found
+        moddir = os.path.dirname(found[0])
+        libdir = os.path.dirname(os.path.dirname(moddir))
+        assert moddir.endswith(os.path.join("lua", "5.4")), moddir
+        assert os.path.exists(os.path.join(libdir, "libcswarm.so")), os.listdir(libdir)
+        env = plain_lua_env(moddir)
+        if env:
+            env["LD_LIBRARY_PATH"] = libdir
+            run_plain_lua(env)
 
 
 # ---- errors -------------------------------------------------------------------
@@ -583,7 +616,8 @@ def test_signal_stops_script():
 def main():
     failed = 0
     only = sys.argv[1:]
-    for t in (test_script_errors, test_signal_stops_script, test_plain_lua_require, test_bandwidth_schedule,
+    for t in (test_script_errors, test_signal_stops_script, test_plain_lua_require,
+              test_installed_module, test_bandwidth_schedule,
               test_seed_to_ratio, test_watch_folder, test_download_verify, test_download_script):
         if only and t.__name__ not in only:
             continue
