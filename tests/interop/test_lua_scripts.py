@@ -542,6 +542,34 @@ local ses = cswarm.session{ listen = false, start_default_features = false,
   enable_dht = false, enable_lsd = false, enable_upnp = false, enable_natpmp = false }
 ses:apply_settings{ no_such_setting = 1 }
 ''', 1, r"unknown\.lua:5: unknown setting 'no_such_setting'"),
+    # The life of a torrent: pause, resume, remove with its files.
+    "lifecycle.lua": (r'''
+local cswarm = require "cswarm"
+local torrent, data = ...
+local info = assert(cswarm.torrent_info(torrent))
+local copy = os.tmpname()
+os.remove(copy)
+assert(os.execute("mkdir -p '" .. copy .. "' && cp '" .. data .. "/" .. info.name .. "' '" .. copy .. "/'"))
+local ses <close> = cswarm.session{ listen_interfaces = "127.0.0.1:0",
+  enable_dht = false, enable_lsd = false, enable_upnp = false, enable_natpmp = false }
+local h = assert(ses:add_torrent{ ti = torrent, save_path = copy })
+assert(ses:add_torrent{ ti = torrent, save_path = copy } == nil, "a duplicate is refused")
+assert(ses:add_torrent{ ti = torrent, save_path = copy, duplicate_is_error = false } == h)
+assert(ses:wait_for("torrent_checked", 30))
+assert(h:status().is_seeding and h:save_path() == copy)
+assert(ses:find_torrent(info.info_hash) == h and #ses:torrents() == 1)
+h:pause()
+assert(ses:wait_for("torrent_paused", 10) and h:status().paused)
+h:resume()
+assert(ses:wait_for("torrent_resumed", 10) and not h:status().paused)
+ses:remove(h, { delete_files = true })
+local a = ses:wait_for("torrent_deleted", 30)
+assert(a and a.info_hash == info.info_hash, "no torrent_deleted alert")
+assert(io.open(copy .. "/" .. info.name) == nil, "the file is still there")
+os.remove(copy)
+assert(#ses:torrents() == 0 and ses:find_torrent(info.info_hash) == nil)
+print("lifecycle ok")
+''', 0, r"lifecycle ok"),
     # Sessions left open (one busy) and os.exit closing the state: clean exit.
     "leftopen.lua": (r'''
 local cswarm = require "cswarm"
