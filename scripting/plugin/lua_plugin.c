@@ -37,14 +37,30 @@ static void *lp_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
 /* ---- calls under limits ---- */
 
+/* The count hook fires every LP_COUNT_STEP instructions of a thread and
+ * charges them to the call's budget. Coroutines inherit the hook from the
+ * thread that created them, so instructions run in any coroutine count
+ * against the same budget (a per-thread count would give each coroutine a
+ * budget of its own). */
+#define LP_COUNT_STEP 1000
+
+static int count_step(const lp_state *st)
+{
+    return st->instruction_limit < LP_COUNT_STEP ? (int)st->instruction_limit : LP_COUNT_STEP;
+}
+
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     lp_state *st = lp_state_of(L);
     if (!st->exceeded) {
+        st->instructions_used += count_step(st);
+        if (st->instructions_used < st->instruction_limit)
+            return;
         st->exceeded = true;
-        /* From now on every instruction fails, in every coroutine, so a
-         * pcall in the script cannot swallow the stop and carry on. */
+        /* From now on every instruction fails, in this thread and the main
+         * one (others within a step), so a pcall in the script cannot
+         * swallow the stop and carry on. */
         lua_sethook(st->L, count_hook, LUA_MASKCOUNT, 1);
         if (L != st->L)
             lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
@@ -62,14 +78,14 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 static void arm_limit(lp_state *st)
 {
     st->exceeded = false;
-    if (st->instruction_limit > 0) {
-        int count = st->instruction_limit > 0x7fffffff ? 0x7fffffff : (int)st->instruction_limit;
-        lua_sethook(st->L, count_hook, LUA_MASKCOUNT, count);
-    }
+    st->instructions_used = 0;
+    if (st->instruction_limit > 0)
+        lua_sethook(st->L, count_hook, LUA_MASKCOUNT, count_step(st));
 }
 
 static void disarm_limit(lp_state *st)
 {
+    /* Coroutines keep their hook (it charges the next call's budget). */
     lua_sethook(st->L, NULL, 0, 0);
     st->exceeded = false;
 }

@@ -40,15 +40,17 @@ SW_PLUGIN_INIT3
 #define LP_TORRENT_HOOKS(X)                                                                        \
     X(new_connection)                                                                              \
     X(on_piece_pass)                                                                               \
-    X(on_piece_failed) X(on_tick) X(on_pause) X(on_resume) X(on_files_checked) X(on_state)         \
-        X(on_add_peer) X(on_metadata)
+    X(on_piece_failed)                                                                             \
+    X(on_tick) X(on_pause) X(on_resume) X(on_files_checked) X(on_state) X(on_add_peer)             \
+        X(on_metadata)
 #define LP_PEER_HOOKS(X)                                                                           \
     X(on_disconnect)                                                                               \
     X(add_handshake)                                                                               \
-    X(on_extension_handshake) X(on_extended) X(on_choke) X(on_unchoke) X(on_interested)            \
-        X(on_not_interested) X(on_have) X(on_bitfield) X(on_have_all) X(on_have_none)              \
-            X(on_allowed_fast) X(on_suggest) X(on_request) X(on_cancel) X(on_reject) X(on_piece)   \
-                X(on_unknown_message) X(on_piece_pass) X(on_piece_failed) X(on_tick)
+    X(on_extension_handshake)                                                                      \
+    X(on_extended) X(on_choke) X(on_unchoke) X(on_interested) X(on_not_interested) X(on_have)      \
+        X(on_bitfield) X(on_have_all) X(on_have_none) X(on_allowed_fast) X(on_suggest)             \
+            X(on_request) X(on_cancel) X(on_reject) X(on_piece) X(on_unknown_message)              \
+                X(on_piece_pass) X(on_piece_failed) X(on_tick)
 
 #define LP_ENUM_S_(n) LP_S_##n,
 #define LP_ENUM_T_(n) LP_T_##n,
@@ -93,6 +95,7 @@ struct lp_state {
     sw_peer_hooks ph;
 
     int64_t instruction_limit;
+    int64_t instructions_used; /* in the current call */
     size_t memory_limit, memory_used;
     int depth;            /* nested hook calls (a host call may run hooks) */
     bool exceeded;        /* the instruction limit fired in this call */

@@ -356,9 +356,22 @@ static void test_runaway_hook_is_stopped(void **state)
                               "end } }\n");
     load_ok(w.ses, path);
     uint64_t t0 = pfx_now_ms();
-    expect_disabled(w.ses, "instruction limit exceeded", path);
+    expect_disabled(w.ses, "loop_plugin.lua:3: instruction limit exceeded", path);
     assert_true(pfx_now_ms() - t0 < 10000);
     assert_false(has_plugin(w.ses, "loop"));
+    /* Coroutines share the call's budget: many short-lived ones, each
+     * below the limit, are stopped too. */
+    char *co = write_script(&w.scripts, "coro_plugin.lua",
+                            "return { session = { on_tick = function()\n"
+                            "  while true do\n"
+                            "    coroutine.wrap(function() for i = 1, 150000 do end end)()\n"
+                            "  end\n"
+                            "end } }\n");
+    load_ok(w.ses, co);
+    t0 = pfx_now_ms();
+    expect_disabled(w.ses, "coro_plugin.lua:3: instruction limit exceeded", co);
+    assert_true(pfx_now_ms() - t0 < 10000);
+    free(co);
     /* The network thread is free again: a torrent still checks. */
     solo_add_torrent(&w);
     free(path);
