@@ -236,12 +236,29 @@ static int s_on_tick(void *ctx)
     return SW_OK;
 }
 
+/* Alert type names from the public table (alert.h), so a newer engine's
+ * types, unknown here, still arrive (as their number). */
+static const char *alert_name(int type)
+{
+    static const char *const names[] = {"none",
+#define LP_ALERT_NAME_(NAME, name, cat) #name,
+                                        SW_ALERT_TYPE_MAP(LP_ALERT_NAME_)
+#undef LP_ALERT_NAME_
+    };
+    return type >= 0 && type < (int)(sizeof names / sizeof names[0]) ? names[type] : NULL;
+}
+
 static int push_alert(lua_State *L, void *data)
 {
     const sw_alert *a = data;
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 6);
     lua_pushinteger(L, a->type);
     lua_setfield(L, -2, "type");
+    const char *name = alert_name(a->type);
+    if (name) {
+        lua_pushstring(L, name);
+        lua_setfield(L, -2, "name");
+    }
     lua_pushinteger(L, a->category);
     lua_setfield(L, -2, "category");
     lua_pushinteger(L, a->error);

@@ -184,6 +184,11 @@ static const char recorder_lua[] =
     "  extensions = { 'x_lua_test' },\n"
     "  session = {\n"
     "    added = function() sw.alert('added id=' .. sw.extension_id('x_lua_test')) end,\n"
+    "    on_alert = function(a)\n"
+    "      if a.name == 'torrent_finished' then\n"
+    "        sw.alert('saw torrent_finished id=' .. a.torrent_id .. ' type=' .. a.type)\n"
+    "      end\n"
+    "    end,\n"
     "    new_torrent = function(t)\n"
     "      sw.alert('new_torrent ' .. t:info_hash() .. ' ' .. t:name() .. ' pieces=' ..\n"
     "               t:num_pieces())\n"
@@ -281,6 +286,9 @@ static void test_hooks_on_a_transfer(void **state)
     wait_msg(leecher, &ll, "extended ping 7 two from 127.0.0.1:");
     wait_msg(seeder, &sl, "extended ping 7 two from 127.0.0.1:");
     wait_msg(leecher, &ll, "state downloading");
+    snprintf(expect, sizeof expect, "saw torrent_finished id=%llu type=%d",
+             (unsigned long long)hl.id, (int)SW_ALERT_TORRENT_FINISHED);
+    wait_msg(leecher, &ll, expect);
     /* Every block arrived through on_piece with its length: the last pass
      * saw the whole torrent (one peer, no duplicates). */
     int np = sw_torrent_info_num_pieces(t.ti);
