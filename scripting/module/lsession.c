@@ -261,228 +261,17 @@ static int s_listen_on(lua_State *L)
     return 1;
 }
 
-/* ---- add_torrent ---- */
-
-#define TI_BOX_MT "cswarm.ti_box"
-#define MAGNET_BOX_MT "cswarm.magnet_box"
-
-static int ti_box_gc(lua_State *L)
-{
-    sw_torrent_info **p = luaL_checkudata(L, 1, TI_BOX_MT);
-    sw_torrent_info_unref(*p);
-    *p = NULL;
-    return 0;
-}
-
-static int magnet_box_gc(lua_State *L)
-{
-    sw_magnet **p = luaL_checkudata(L, 1, MAGNET_BOX_MT);
-    sw_magnet_free(*p);
-    *p = NULL;
-    return 0;
-}
-
-static void **push_box(lua_State *L, const char *mt, lua_CFunction gc)
-{
-    void **p = lua_newuserdatauv(L, sizeof *p, 0);
-    *p = NULL;
-    if (luaL_newmetatable(L, mt)) {
-        lua_pushcfunction(L, gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    return p;
-}
-
-static bool field_bool(lua_State *L, int t, const char *key)
-{
-    lua_getfield(L, t, key);
-    bool v = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-static int field_int(lua_State *L, int t, const char *key, int def)
-{
-    int ty = lua_getfield(L, t, key);
-    lua_Integer v = def;
-    if (ty != LUA_TNIL) {
-        int ok = 0;
-        v = lua_tointegerx(L, -1, &ok);
-        if (!ok || v < -1 || v > 2147483647)
-            luaL_error(L, "add_torrent: '%s' wants an integer", key);
-    }
-    lua_pop(L, 1);
-    return (int)v;
-}
-
-static const char *field_str(lua_State *L, int t, const char *key, size_t *len)
-{
-    int ty = lua_getfield(L, t, key);
-    const char *v = NULL;
-    if (ty != LUA_TNIL) {
-        if (ty != LUA_TSTRING)
-            luaL_error(L, "add_torrent: '%s' wants a string", key);
-        v = lua_tolstring(L, -1, len);
-    }
-    lua_pop(L, 1); /* the string stays reachable from the params table */
-    return v;
-}
-
-static const struct {
-    const char *key;
-    uint64_t flag;
-} add_flags[] = {
-    {"seed_mode", SW_ADD_SEED_MODE},
-    {"override_resume_data", SW_ADD_OVERRIDE_RESUME_DATA},
-    {"upload_mode", SW_ADD_UPLOAD_MODE},
-    {"paused", SW_ADD_PAUSED},
-    {"auto_managed", SW_ADD_AUTO_MANAGED},
-    {"sequential_download", SW_ADD_SEQUENTIAL_DOWNLOAD},
-    {"use_resume_save_path", SW_ADD_USE_RESUME_SAVE_PATH},
-};
-
-/* ses:add_torrent{ ti = path | torrent_data = bencoded | magnet = uri |
- *                  url = http(s) URL, save_path = ..., ... }
- * Returns a handle, or nil, message, code. */
-static int s_add_torrent(lua_State *L)
-{
-    sw_lua_session *ls = sw__lua_check_session(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    lua_settop(L, 2);
-    sw_torrent_info **ti = (sw_torrent_info **)push_box(L, TI_BOX_MT, ti_box_gc); /* 3 */
-    sw_magnet **mag = (sw_magnet **)push_box(L, MAGNET_BOX_MT, magnet_box_gc);    /* 4 */
-
-    size_t data_len = 0;
-    const char *path = field_str(L, 2, "ti", NULL);
-    const char *data = field_str(L, 2, "torrent_data", &data_len);
-    const char *magnet = field_str(L, 2, "magnet", NULL);
-    const char *url = field_str(L, 2, "url", NULL);
-    int sources = !!path + !!data + !!magnet + !!url;
-    if (sources != 1)
-        return luaL_error(L, "add_torrent: give exactly one of ti, torrent_data, magnet, url");
-    const char *save_path = field_str(L, 2, "save_path", NULL);
-    if (!save_path)
-        return luaL_error(L, "add_torrent: save_path is required");
-
-    sw_error_detail err;
-    memset(&err, 0, sizeof err);
-    int rc = 0;
-    if (url) {
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        rc = sw__lua_fetch_url(url, &buf, &len, err.message, sizeof err.message);
-        if (rc < 0)
-            return sw__lua_push_failure(L, rc, err.message);
-        rc = sw_torrent_info_load(buf, len, NULL, ti, &err);
-        free(buf);
-    } else if (data) {
-        rc = sw_torrent_info_load(data, data_len, NULL, ti, &err);
-    } else if (path) {
-        rc = sw_torrent_info_load_file(path, NULL, ti, &err);
-    } else {
-        rc = sw_magnet_parse(magnet, strlen(magnet), mag, &err);
-        if (rc == 0 && !sw_magnet_hashes(*mag)->has_v1) {
-            rc = SW_ERR_NOT_SUPPORTED;
-            snprintf(err.message, sizeof err.message, "only v1 (btih) magnet links are supported");
-        }
-    }
-    if (rc < 0)
-        return sw__lua_push_failure(L, rc, err.message);
-
-    sw_add_torrent_params p;
-    sw_add_torrent_params_init(&p);
-    p.ti = *ti;
-    if (*mag) {
-        p.info_hash = sw_magnet_hashes(*mag)->v1;
-        p.name = sw_magnet_name(*mag);
-    }
-    p.save_path = save_path;
-    const char *name = field_str(L, 2, "name", NULL);
-    if (name)
-        p.name = name;
-    p.resume_data = field_str(L, 2, "resume_data", &p.resume_data_len);
-    for (size_t i = 0; i < sizeof add_flags / sizeof add_flags[0]; i++)
-        if (field_bool(L, 2, add_flags[i].key))
-            p.flags |= add_flags[i].flag;
-    lua_getfield(L, 2, "duplicate_is_error");
-    if (lua_isboolean(L, -1) && !lua_toboolean(L, -1))
-        p.flags &= ~(uint64_t)SW_ADD_DUPLICATE_IS_ERROR;
-    lua_pop(L, 1);
-    const char *storage = field_str(L, 2, "storage_mode", NULL);
-    if (storage && !strcmp(storage, "allocate"))
-        p.storage_mode = SW_STORAGE_MODE_ALLOCATE;
-    else if (storage && strcmp(storage, "sparse") != 0)
-        return luaL_error(L, "add_torrent: storage_mode is \"sparse\" or \"allocate\"");
-    p.upload_limit = field_int(L, 2, "upload_limit", -1);
-    p.download_limit = field_int(L, 2, "download_limit", -1);
-    p.max_uploads = field_int(L, 2, "max_uploads", -1);
-    p.max_connections = field_int(L, 2, "max_connections", -1);
-    if (lua_getfield(L, 2, "file_priorities") == LUA_TTABLE) {
-        lua_Integer n = luaL_len(L, -1);
-        if (n < 0 || n > 1000000)
-            return luaL_error(L, "add_torrent: too many file_priorities");
-        uint8_t *prio = lua_newuserdatauv(L, (size_t)n + 1, 0);
-        for (lua_Integer i = 1; i <= n; i++) {
-            lua_geti(L, -2, i);
-            lua_Integer v = lua_tointeger(L, -1);
-            if (v < 0 || v > 7)
-                return luaL_error(L, "add_torrent: file priorities are 0 to 7");
-            prio[i - 1] = (uint8_t)v;
-            lua_pop(L, 1);
-        }
-        p.file_priorities = prio;
-        p.num_file_priorities = (size_t)n;
-    }
-
-    sw_torrent_handle h;
-    memset(&err, 0, sizeof err);
-    rc = sw_session_add_torrent(ls->ses, &p, &h, &err);
-    if (rc < 0)
-        return sw__lua_push_failure(L, rc, err.message);
-    lua_settop(L, 4);
-    sw__lua_push_torrent(L, 1, h.id); /* 5 */
-
-    /* A magnet link's trackers (one tier each) and peers, then extra ones. */
-    for (int i = 0; *mag && i < sw_magnet_num_trackers(*mag); i++)
-        sw_torrent_add_tracker(h, sw_magnet_tracker(*mag, i), i);
-    for (int i = 0; *mag && i < sw_magnet_num_peers(*mag); i++) {
-        const sw_magnet_peer *mp = sw_magnet_peer_at(*mag, i);
-        if (mp->kind != SW_MAGNET_PEER_HOSTNAME)
-            sw_torrent_connect_peer(h, mp->host, (uint16_t)mp->port);
-    }
-    if (lua_getfield(L, 2, "trackers") == LUA_TTABLE) {
-        lua_Integer n = luaL_len(L, -1);
-        for (lua_Integer i = 1; i <= n; i++) {
-            lua_geti(L, -1, i);
-            rc = sw_torrent_add_tracker(h, luaL_checkstring(L, -1), 0);
-            if (rc < 0 && rc != SW_ERR_EXISTS)
-                return luaL_error(L, "add_torrent: tracker %s: %s", lua_tostring(L, -1),
-                                  sw_strerror(rc));
-            lua_pop(L, 1);
-        }
-    }
-    lua_pop(L, 1);
-    if (lua_getfield(L, 2, "peers") == LUA_TTABLE) {
-        lua_Integer n = luaL_len(L, -1);
-        for (lua_Integer i = 1; i <= n; i++) {
-            lua_getfield(L, 5, "connect_peer");
-            lua_pushvalue(L, 5);
-            lua_geti(L, -3, i);
-            lua_call(L, 2, 0);
-        }
-    }
-    lua_settop(L, 5);
-    return 1;
-}
-
 static int s_remove(lua_State *L)
 {
     sw_lua_session *ls = sw__lua_check_session(L, 1);
     sw_torrent_handle h = sw__lua_check_torrent(L, 2);
     unsigned flags = 0;
-    if (lua_istable(L, 3) && field_bool(L, 3, "delete_files"))
-        flags |= SW_REMOVE_DELETE_FILES;
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "delete_files");
+        if (lua_toboolean(L, -1))
+            flags |= SW_REMOVE_DELETE_FILES;
+        lua_pop(L, 1);
+    }
     int rc = sw_session_remove_torrent(ls->ses, h, flags);
     if (rc < 0)
         return luaL_error(L, "%s", sw_strerror(rc));
@@ -681,169 +470,12 @@ static int s_load_plugin(lua_State *L)
     return 1;
 }
 
-/* ---- alerts, callbacks, timers ---- */
-
-static int alert_type_of(const char *name)
-{
-    for (int t = 1; t < SW_ALERT_TYPE_COUNT; t++)
-        if (!strcmp(sw_alert_type_name(t), name))
-            return t;
-    return 0;
-}
-
-/* ses:on(type, fn): fn(alert) for every alert of that type ("*": all).
- * The type's categories join the alert mask, so the alerts come. */
-static int s_on(lua_State *L)
-{
-    sw_lua_session *ls = sw__lua_check_session(L, 1);
-    const char *type = luaL_checkstring(L, 2);
-    luaL_checktype(L, 3, LUA_TFUNCTION);
-    int t = 0;
-    if (strcmp(type, "*") != 0 && !(t = alert_type_of(type)))
-        return luaL_argerror(L, 2, lua_pushfstring(L, "unknown alert type '%s'", type));
-    if (t) {
-        uint32_t cat = sw_alert_type_category(t);
-        if ((ls->alert_mask & cat) == 0 &&
-            sw_session_set_alert_mask(ls->ses, ls->alert_mask | cat) == 0)
-            ls->alert_mask |= cat;
-    }
-    lua_getiuservalue(L, 1, 1);
-    lua_getfield(L, -1, "callbacks");
-    if (lua_getfield(L, -1, type) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, -3, type);
-    }
-    lua_pushvalue(L, 3);
-    lua_rawseti(L, -2, luaL_len(L, -2) + 1);
-    lua_pushvalue(L, 3);
-    return 1;
-}
-
-/* ses:off(type, fn): removes fn (every registration of it). */
-static int s_off(lua_State *L)
-{
-    sw__lua_to_session(L, 1);
-    const char *type = luaL_checkstring(L, 2);
-    luaL_checktype(L, 3, LUA_TFUNCTION);
-    lua_getiuservalue(L, 1, 1);
-    lua_getfield(L, -1, "callbacks");
-    if (lua_getfield(L, -1, type) != LUA_TTABLE)
-        return 0;
-    int list = lua_gettop(L);
-    lua_newtable(L);
-    lua_Integer n = luaL_len(L, list), k = 0;
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, list, i);
-        if (lua_rawequal(L, -1, 3))
-            lua_pop(L, 1);
-        else
-            lua_rawseti(L, -2, ++k);
-    }
-    lua_setfield(L, list - 1, type);
-    return 0;
-}
-
-static int64_t opt_timeout_ms(lua_State *L, int idx)
-{
-    if (lua_isnoneornil(L, idx))
-        return -1;
-    lua_Number s = luaL_checknumber(L, idx);
-    luaL_argcheck(L, s >= 0 && s < 1e9, idx, "seconds out of range");
-    return (int64_t)(s * 1000.0 + 0.5);
-}
-
-/* The iterator behind `for a in ses:alerts(timeout)`: upvalue 1 is the
- * session object, 2 the timeout in ms. */
-static int alerts_next(lua_State *L)
-{
-    lua_settop(L, 0);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    if (!sw__lua_to_session(L, 1)->ses)
-        return 0;
-    int64_t timeout = (int64_t)lua_tointeger(L, lua_upvalueindex(2));
-    if (sw__lua_pump(L, 1, timeout, SW_LUA_WAIT_ALERT) == SW_LUA_PUMP_ALERT)
-        return 1;
-    return 0;
-}
-
-/* for a in ses:alerts([timeout]) do ... end: each alert as it comes; the
- * loop ends after timeout seconds without one (nil: never), when a callback
- * calls ses:stop(), or when the session is closed. */
-static int s_alerts(lua_State *L)
-{
-    sw__lua_check_session(L, 1);
-    int64_t timeout = opt_timeout_ms(L, 2);
-    lua_pushvalue(L, 1);
-    lua_pushinteger(L, timeout);
-    lua_pushcclosure(L, alerts_next, 2);
-    return 1;
-}
-
-/* ses:wait_for(type, [timeout]): the next alert of that type (others go to
- * callbacks only), or nil after timeout seconds. */
-static int s_wait_for(lua_State *L)
-{
-    sw__lua_check_session(L, 1);
-    const char *type = luaL_checkstring(L, 2);
-    if (!alert_type_of(type))
-        return luaL_argerror(L, 2, lua_pushfstring(L, "unknown alert type '%s'", type));
-    int64_t timeout = opt_timeout_ms(L, 3);
-    int64_t deadline = timeout < 0 ? -1 : sw__lua_now_ms() + timeout;
-    lua_settop(L, 2);
-    for (;;) {
-        int64_t left = deadline < 0 ? -1 : deadline - sw__lua_now_ms();
-        if (deadline >= 0 && left < 0)
-            left = 0;
-        if (sw__lua_pump(L, 1, left, SW_LUA_WAIT_ALERT) != SW_LUA_PUMP_ALERT)
-            break;
-        lua_getfield(L, -1, "type");
-        bool match = !strcmp(lua_tostring(L, -1), type);
-        lua_pop(L, 1);
-        if (match)
-            return 1;
-        lua_pop(L, 1);
-        if (deadline >= 0 && sw__lua_now_ms() >= deadline)
-            break;
-    }
-    lua_pushnil(L);
-    return 1;
-}
-
-/* ses:run([seconds]): serves callbacks and timers until ses:stop() (true)
- * or the time is up (false). */
-static int s_run(lua_State *L)
-{
-    sw__lua_check_session(L, 1);
-    int64_t timeout = opt_timeout_ms(L, 2);
-    lua_settop(L, 1);
-    lua_pushboolean(L, sw__lua_pump(L, 1, timeout, SW_LUA_WAIT_RUN) == SW_LUA_PUMP_STOPPED);
-    return 1;
-}
-
-static int s_stop(lua_State *L)
-{
-    sw__lua_to_session(L, 1)->stop = true;
-    return 0;
-}
-
-static int s_every(lua_State *L)
-{
-    return sw__lua_add_timer(L, true);
-}
-
-static int s_after(lua_State *L)
-{
-    return sw__lua_add_timer(L, false);
-}
-
 static const luaL_Reg methods[] = {
     {"close", s_close},
     {"is_open", s_is_open},
     {"listen_port", s_listen_port},
     {"listen_on", s_listen_on},
-    {"add_torrent", s_add_torrent},
+    {"add_torrent", sw__lua_session_add_torrent},
     {"remove", s_remove},
     {"remove_torrent", s_remove},
     {"torrents", s_torrents},
@@ -860,14 +492,6 @@ static const luaL_Reg methods[] = {
     {"set_alert_mask", s_set_alert_mask},
     {"alert_mask", s_alert_mask},
     {"load_plugin", s_load_plugin},
-    {"on", s_on},
-    {"off", s_off},
-    {"alerts", s_alerts},
-    {"wait_for", s_wait_for},
-    {"run", s_run},
-    {"stop", s_stop},
-    {"every", s_every},
-    {"after", s_after},
     {NULL, NULL},
 };
 
@@ -875,6 +499,7 @@ void sw__lua_session_register(lua_State *L)
 {
     if (luaL_newmetatable(L, SW_LUA_SESSION_MT)) {
         luaL_newlib(L, methods);
+        luaL_setfuncs(L, sw__lua_session_event_methods, 0);
         lua_setfield(L, -2, "__index");
         lua_pushcfunction(L, s_close);
         lua_setfield(L, -2, "__gc");

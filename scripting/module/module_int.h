@@ -44,6 +44,10 @@ sw_lua_session *sw__lua_to_session(lua_State *L, int idx);
 /* Pushes a new session object (the caller fills it in). */
 sw_lua_session *sw__lua_new_session(lua_State *L);
 void sw__lua_session_register(lua_State *L);
+/* ses:add_torrent (ladd.c). */
+int sw__lua_session_add_torrent(lua_State *L);
+/* ses:on/off/alerts/wait_for/run/stop/every/after (levents.c). */
+extern const luaL_Reg sw__lua_session_event_methods[];
 /* Shuts the session of the object at idx down (idempotent). */
 void sw__lua_session_close(lua_State *L, sw_lua_session *ls);
 /* Raises a Lua error naming a failed engine call. */
