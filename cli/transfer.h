@@ -19,15 +19,13 @@ typedef struct sw_cli_transfer {
     const char *plugins[SW_CLI_MAX_LIST]; /* --plugin PATH */
     int num_plugins;
     bool no_default_plugins;
-    const char *script; /* --script FILE.lua, run alongside; NULL if none */
-    int listen_port;   /* -1: default range */
-    bool keep_seeding; /* stay after the download completes, until a signal */
-    bool seed_only;    /* cswarm seed: never download */
+    const char *script;         /* --script FILE.lua, run alongside; NULL if none */
+    const char *ip_filter_file; /* --ip-filter FILE; NULL if none */
+    int listen_port;            /* -1: default range */
+    bool keep_seeding;          /* stay after the download completes, until a signal */
+    bool seed_only;             /* cswarm seed: never download */
     bool json;
     bool quiet;
-    bool no_dht;                            /* --no-dht */
-    const char *dht_nodes[SW_CLI_MAX_LIST]; /* --dht-node HOST:PORT */
-    int num_dht_nodes;
     /* --utp (both, uTP first: the default), --no-utp (TCP only),
      * --utp-only (no TCP); applied before --set. */
     enum { SW_CLI_UTP_DEFAULT, SW_CLI_UTP_ON, SW_CLI_UTP_OFF, SW_CLI_UTP_ONLY } utp_mode;

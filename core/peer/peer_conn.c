@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "peer_conn_int.h"
+#include "peer_limits.h"
 
 /* Seconds an outgoing TCP connect may take (libtorrent's
  * peer_connect_timeout). */
@@ -219,6 +219,11 @@ static void on_connected(sw_stream *s, int status)
 int sw__peer_conn_connect(sw_swarm *sw, sw_peer_entry *e)
 {
     sw_peer_env *env = sw->env;
+    /* The filters may have changed since the peer was listed. */
+    if (sw__peer_filter_blocks(env, sw, &e->ep, true, SW_SOCKET_TCP)) {
+        e->next_try_ms = UINT64_MAX;
+        return SW_ERR_BLOCKED_BY_IP_FILTER;
+    }
     sw_peer_conn *pc = sw__peer_conn_alloc(env);
     if (!pc)
         return SW_ERR_NOMEM;
@@ -260,6 +265,11 @@ void sw__peer_env_accept(sw_peer_env *env, sw_stream *s)
         sw__stream_close(s, NULL);
         return;
     }
+    /* Refused before a byte of the handshake is read or sent. */
+    if (sw__peer_filter_blocks(env, NULL, &s->remote, false, s->type)) {
+        sw__stream_close(s, NULL);
+        return;
+    }
     sw_peer_conn *pc = sw__peer_conn_alloc(env);
     if (!pc) {
         sw__stream_close(s, NULL);
@@ -280,7 +290,10 @@ bool sw__peer_conn_attach(sw_peer_conn *pc, sw_swarm *sw)
     sw_peer_env *env = pc->env;
     if (!sw->active || sw->closing || sw->checking)
         return false;
-    if (sw->cfg.max_connections >= 0 && sw->num_conns >= sw->cfg.max_connections)
+    if (sw__swarm_at_max_connections(sw))
+        return false;
+    if (sw__peer_filter_blocks(env, sw, &pc->remote, false,
+                               pc->stream ? pc->stream->type : SW_SOCKET_TCP))
         return false;
     sw_peer_entry *e;
     int rc = sw__swarm_entry(sw, &pc->remote, SW_PEER_SRC_INCOMING, &e);

@@ -124,6 +124,8 @@ struct sw_peer_conn {
     sw_send_chunk *send_head, *send_tail;
     size_t send_bytes;      /* queued, not yet handed to the stream */
     size_t write_bytes;     /* handed to the stream, not yet completed */
+    /* Bytes of quota waited for in the bandwidth queue (0: not waiting). */
+    int64_t bw_wait_up, bw_wait_down;
     sw_send_chunk *writing; /* chunks of the write in flight */
     bool write_in_flight;
 

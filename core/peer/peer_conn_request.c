@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "peer_conn_int.h"
+#include "peer_limits.h"
 
 /* Requests kept outstanding before the rate is known. */
 #define SW_PEER_INITIAL_QUEUE 4
@@ -135,8 +135,8 @@ void sw__peer_request_more(sw_peer_conn *pc)
     int sent = 0;
     for (int i = 0; i < n; i++) {
         sw_picker_block b = blocks[i];
-        if (!sw__bw_take(sw, false, sw__picker_block_size(sw->picker, b)))
-            break; /* the next tick brings more quota */
+        if (!sw__peer_bw_take(pc, false, sw__picker_block_size(sw->picker, b)))
+            break; /* the bandwidth queue calls again once there is quota */
         if (sw__picker_mark_requested(sw->picker, b, pc->entry, pp.speed) < 0)
             continue;
         uint32_t len = (uint32_t)sw__picker_block_size(sw->picker, b);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "peer_conn_int.h"
+#include "peer_limits.h"
 
 /* Disk reads in flight per connection. */
 #define SW_PEER_MAX_READS 8
@@ -186,16 +186,18 @@ void sw__peer_serve_more(sw_peer_conn *pc)
         size_t backlog = pc->send_bytes + pc->write_bytes + pc->reading_bytes;
         if (backlog >= SW_PEER_SEND_WATERMARK)
             break;
-        /* One read for the run of contiguous requests that follows. */
+        /* One read for the run of contiguous requests that follows (a
+         * shorter run under an upload limit, to keep it smooth). */
+        size_t batch = sw__peer_bw_batch(pc, SW_PEER_READ_BATCH);
         uint32_t len = r->length;
         int j = i + 1;
         while (j < pc->num_in && !pc->in[j].reading && pc->in[j].index == r->index &&
-               pc->in[j].begin == r->begin + len && len + pc->in[j].length <= SW_PEER_READ_BATCH) {
+               pc->in[j].begin == r->begin + len && len + pc->in[j].length <= batch) {
             len += pc->in[j].length;
             j++;
         }
-        if (!sw__bw_take(sw, true, len))
-            break; /* the next tick brings more quota */
+        if (!sw__peer_bw_take(pc, true, len))
+            break; /* the bandwidth queue calls again once there is quota */
         int rc = sw__disk_read(sw->storage, (int)r->index, r->begin, len, on_block_read, pc);
         if (rc < 0) {
             for (int k = i; k < j; k++)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "peer_conn_int.h"
+#include "peer_limits.h"
 
 void sw__rate_update(sw_rate *r, int64_t total, uint64_t dt_ms)
 {
@@ -26,38 +26,6 @@ void sw__xfer_rates_update(sw_xfer_rates *r, const sw_xfer_stats *s, uint64_t dt
     sw__rate_update(&r->payload_up, s->payload_up, dt_ms);
     sw__rate_update(&r->down, s->payload_down + s->protocol_down, dt_ms);
     sw__rate_update(&r->up, s->payload_up + s->protocol_up, dt_ms);
-}
-
-void sw__bw_refill(sw_bw_bucket *b, int limit, uint64_t dt_ms)
-{
-    if (limit <= 0) {
-        b->tokens = 0;
-        return;
-    }
-    b->tokens += (int64_t)limit * (int64_t)dt_ms / 1000;
-    if (b->tokens > limit)
-        b->tokens = limit;
-}
-
-static bool bucket_ok(const sw_bw_bucket *b, int limit)
-{
-    return limit <= 0 || b->tokens > 0;
-}
-
-bool sw__bw_take(sw_swarm *sw, bool up, int64_t n)
-{
-    sw_peer_env *env = sw->env;
-    int slimit = up ? SW_ENV_INT(env, UPLOAD_RATE_LIMIT) : SW_ENV_INT(env, DOWNLOAD_RATE_LIMIT);
-    int tlimit = up ? sw->cfg.upload_limit : sw->cfg.download_limit;
-    sw_bw_bucket *sb = up ? &env->up_bw : &env->down_bw;
-    sw_bw_bucket *tb = up ? &sw->up_bw : &sw->down_bw;
-    if (!bucket_ok(sb, slimit) || !bucket_ok(tb, tlimit))
-        return false;
-    if (slimit > 0)
-        sb->tokens -= n;
-    if (tlimit > 0)
-        tb->tokens -= n;
-    return true;
 }
 
 void sw__peer_env_init(sw_peer_env *env)
@@ -289,7 +257,9 @@ void sw__swarm_update_finished(sw_swarm *sw)
 void sw__swarm_set_config(sw_swarm *sw, const sw_swarm_config *cfg)
 {
     bool upload_mode_changed = cfg->upload_mode != sw->cfg.upload_mode;
+    bool exempt_changed = cfg->ip_filter_exempt != sw->cfg.ip_filter_exempt;
     sw->cfg = *cfg;
+    sw__swarm_enforce_limits(sw, exempt_changed);
     if (upload_mode_changed) {
         for (sw_peer_conn *pc = sw->conns; pc; pc = pc->next) {
             if (cfg->upload_mode)
@@ -474,6 +444,9 @@ int sw__swarm_add_peer(sw_swarm *sw, const sw_endpoint *ep, uint8_t source, bool
 {
     sw_peer_env *env = sw->env;
     sw_peer_entry *e;
+    /* Refused peers never join the list, whatever their source. */
+    if (sw__peer_filter_blocks(env, sw, ep, true, SW_SOCKET_TCP))
+        return 0;
     bool known = sw__peer_list_find(&sw->peers, ep) != NULL;
     int rc = sw__swarm_entry(sw, ep, source, &e);
     if (rc < 0)
@@ -482,7 +455,8 @@ int sw__swarm_add_peer(sw_swarm *sw, const sw_endpoint *ep, uint8_t source, bool
     if (connect_now) {
         e->failcount = 0;
         e->next_try_ms = 0;
-        if (sw->active && !e->conn && !e->banned && sw__peer_env_can_connect(env))
+        if (sw->active && !e->conn && !e->banned && sw__peer_env_can_connect(env) &&
+            !sw__swarm_at_max_connections(sw))
             rc = sw__peer_conn_connect(sw, e);
     }
     /* Last: the owner's plugins may change the peer list. */
@@ -514,8 +488,6 @@ static void connect_some(sw_swarm *sw, int budget)
 
 static void swarm_tick(sw_swarm *sw, int connect_budget, uint64_t dt)
 {
-    sw__bw_refill(&sw->up_bw, sw->cfg.upload_limit, dt);
-    sw__bw_refill(&sw->down_bw, sw->cfg.download_limit, dt);
     sw_peer_conn *pc = sw->conns;
     while (pc) {
         sw_peer_conn *next = pc->next;
@@ -535,8 +507,6 @@ void sw__peer_env_tick(sw_peer_env *env)
         dt = 1;
     env->last_tick_ms = env->now_ms;
     env->tick_dt_ms = dt;
-    sw__bw_refill(&env->up_bw, SW_ENV_INT(env, UPLOAD_RATE_LIMIT), dt);
-    sw__bw_refill(&env->down_bw, SW_ENV_INT(env, DOWNLOAD_RATE_LIMIT), dt);
     int nswarms = 0;
     for (sw_swarm *sw = env->swarms; sw; sw = sw->next)
         nswarms++;
@@ -567,6 +537,8 @@ void sw__peer_env_close_all(sw_peer_env *env)
         close_all(sw, SW_ERR_ABORTED, "shutdown");
     while (env->unattached)
         sw__peer_conn_close(env->unattached, SW_ERR_ABORTED, "shutdown");
+    sw__peer_bw_close(env);
+    sw__peer_env_free_filters(env);
 }
 
 void sw__swarm_counts(const sw_swarm *sw, sw_swarm_counts *out)

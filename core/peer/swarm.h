@@ -64,14 +64,18 @@ typedef struct sw_rate {
 /* Folds the growth of total since the last call (dt_ms ago) into r. */
 void sw__rate_update(sw_rate *r, int64_t total, uint64_t dt_ms);
 
-/* A token bucket for a rate limit: refilled every tick with the limit's
- * share, at most one second's worth. Taking is allowed while tokens are
- * positive and may run into debt, which later refills repay. */
+/* A token bucket for a rate limit (bandwidth.c): refilled from the time
+ * elapsed since last_ns whenever quota is asked for, holding at most a
+ * short burst. Taking is allowed while tokens are positive and may run
+ * into debt, which later refills repay. */
 typedef struct sw_bw_bucket {
     int64_t tokens;
+    uint64_t last_ns; /* uv_hrtime of the last refill; 0 before the first */
 } sw_bw_bucket;
 
-void sw__bw_refill(sw_bw_bucket *b, int limit, uint64_t dt_ms);
+/* Adds the quota earned since the last refill at limit bytes/s (limit <= 0:
+ * no limit, the bucket stays empty). now_ns is uv_hrtime(). */
+void sw__bw_refill(sw_bw_bucket *b, int limit, uint64_t now_ns);
 
 typedef struct sw_xfer_rates {
     sw_rate payload_down, payload_up, down, up;
@@ -177,6 +181,7 @@ typedef struct sw_peer_event {
     int error;
     const char *operation;
     int piece, block; /* BLOCK_FINISHED */
+    int reason;       /* PEER_BLOCKED: SW_BLOCKED_* */
 } sw_peer_event;
 
 struct sw_peer_env {
@@ -214,6 +219,9 @@ struct sw_peer_env {
     uint64_t last_tick_ms;
     uint64_t tick_dt_ms;         /* time since the previous tick */
     sw_bw_bucket up_bw, down_bw; /* upload_rate_limit / download_rate_limit */
+    struct sw_bw_timer *bw_timer;       /* wakes the bandwidth queue (bandwidth.c) */
+    struct sw_ip_filter *ip_filter;     /* NULL: none (peer_filter.c) */
+    struct sw_port_filter *port_filter; /* NULL: none */
     struct sw_utp_ctx *utp;      /* the session's uTP context; NULL: TCP only */
     sw_endpoint utp_local;       /* the UDP socket's address (uTP streams' local end) */
 };
@@ -266,6 +274,9 @@ typedef struct sw_swarm_config {
     int download_limit;
     bool sequential;
     bool upload_mode; /* request nothing */
+    /* Not subject to the IP and port filters (added without
+     * SW_ADD_APPLY_IP_FILTER). */
+    bool ip_filter_exempt;
 } sw_swarm_config;
 
 struct sw_swarm {
@@ -310,9 +321,22 @@ struct sw_swarm {
     int num_holds, cap_holds;
 };
 
-/* Whether n more payload bytes may go up (or come down) now under the
- * torrent's and the session's rate limits; if so they are taken. */
-bool sw__bw_take(sw_swarm *sw, bool up, int64_t n);
+/* ---- filters and the bandwidth queue (peer_filter.c, bandwidth.c) ---- */
+
+struct sw_ip_filter;
+struct sw_port_filter;
+/* Installs a filter (taking it; NULL for none): connections and known
+ * peers it refuses are dropped at once, with peer_blocked events. */
+void sw__peer_env_set_ip_filter(sw_peer_env *env, struct sw_ip_filter *f);
+void sw__peer_env_set_port_filter(sw_peer_env *env, struct sw_port_filter *f);
+void sw__peer_env_free_filters(sw_peer_env *env);
+
+/* Connections waiting for rate-limit quota, and the bytes they wait for. */
+typedef struct sw_bw_queue_stats {
+    int up_peers, down_peers;
+    int64_t up_bytes, down_bytes;
+} sw_bw_queue_stats;
+void sw__peer_env_bw_queue(const sw_peer_env *env, sw_bw_queue_stats *out);
 
 /* Sets the swarm up for a torrent (taking references to ti and storage) with
  * an empty picker. Call sw__swarm_set_have for pieces found on disk. */

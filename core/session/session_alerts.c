@@ -80,6 +80,14 @@ void sw__session_peer_event(void *ctx, const sw_peer_event *ev)
         return;
     }
     sw__endpoint_to_alert_peer(ev->ep, &a->payload.peer.peer);
+    if (ev->type == SW_ALERT_PEER_BLOCKED) {
+        a->payload.peer.reason = ev->reason;
+        a->payload.peer.socket_type = ev->socket_type;
+        sw__alert_set_message(a, "peer %s: blocked (%s)", ep,
+                              ev->reason == SW_BLOCKED_PORT_FILTER ? "port filter" : "IP filter");
+        sw__session_post_alert(ses, a);
+        return;
+    }
     if (ev->peer_id) {
         a->payload.peer.peer.has_peer_id = true;
         memcpy(a->payload.peer.peer.peer_id, ev->peer_id->v, 20);

@@ -522,6 +522,12 @@ static int status_fn(sw_session *ses, void *arg)
         st->peerlist_size += (int)t->swarm.peers.count;
         st->num_torrents++;
     }
+    sw_bw_queue_stats bq;
+    sw__peer_env_bw_queue(env, &bq);
+    st->up_bandwidth_queue = bq.up_peers;
+    st->down_bandwidth_queue = bq.down_peers;
+    st->up_bandwidth_bytes_queue = bq.up_bytes;
+    st->down_bandwidth_bytes_queue = bq.down_bytes;
     sw__session_dht_status(ses, st);
     sw__session_utp_status(ses, &st->utp_status);
     return 0;

@@ -301,6 +301,7 @@ int sw__torrent_apply_add_params(sw_torrent *t, const sw_add_torrent_params *p)
     t->cfg.max_connections = p->max_connections;
     t->cfg.upload_limit = p->upload_limit;
     t->cfg.download_limit = p->download_limit;
+    t->cfg.ip_filter_exempt = !(p->flags & SW_ADD_APPLY_IP_FILTER);
     t->userdata = p->userdata;
     t->added_time = (int64_t)time(NULL);
     if (p->resume_data && p->resume_data_len > 0) {

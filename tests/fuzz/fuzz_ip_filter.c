@@ -56,6 +56,8 @@ static void check_export(const sw_ip_filter *f, int family, sw_ip_range **out, s
     *n_out = n;
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data;

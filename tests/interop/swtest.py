@@ -185,8 +185,9 @@ def info_hash_hex(torrent):
     return json.loads(out)["info_hash"]
 
 
+# Rate limits set by tests must hold between loopback peers too.
 LOOPBACK_SETS = ["listen_interfaces=127.0.0.1", "enable_dht=false", "enable_lsd=false",
-                 "enable_upnp=false", "enable_natpmp=false"]
+                 "enable_upnp=false", "enable_natpmp=false", "ignore_limits_on_local_network=false"]
 
 
 class CswarmRun:

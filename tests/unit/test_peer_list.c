@@ -175,14 +175,26 @@ static void test_rates_and_buckets(void **state)
     for (int i = 0; i < 30; i++)
         sw__rate_update(&r, total, 1000);
     assert_int_equal(r.rate, 0);
-    /* A bucket refills by limit per second, at most one second's worth. */
+    /* A bucket refills by limit per second of elapsed time, at most 100 ms
+     * worth (and at least a block). */
+    const uint64_t s = 1000000000ull, t0 = 5 * s;
     sw_bw_bucket b = {0};
-    sw__bw_refill(&b, 1000, 500);
-    assert_int_equal(b.tokens, 500);
-    sw__bw_refill(&b, 1000, 5000);
-    assert_int_equal(b.tokens, 1000);
-    sw__bw_refill(&b, 0, 500); /* no limit */
+    sw__bw_refill(&b, 1000000, t0); /* the first call only starts the clock */
     assert_int_equal(b.tokens, 0);
+    sw__bw_refill(&b, 1000000, t0 + s / 20);
+    assert_int_equal(b.tokens, 50000);
+    sw__bw_refill(&b, 1000000, t0 + 5 * s);
+    assert_int_equal(b.tokens, 100000);
+    sw__bw_refill(&b, 0, t0 + 6 * s); /* no limit */
+    assert_int_equal(b.tokens, 0);
+    /* Refills too short for a whole byte keep their time: 1000 B/s asked
+     * every 0.1 ms for a second still gives 1000 bytes (capped at a block
+     * is far above). */
+    sw_bw_bucket c = {0};
+    sw__bw_refill(&c, 1000, t0);
+    for (int i = 1; i <= 10000; i++)
+        sw__bw_refill(&c, 1000, t0 + (uint64_t)i * (s / 10000));
+    assert_int_equal(c.tokens, 1000);
 }
 
 int main(void)

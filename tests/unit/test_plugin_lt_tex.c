@@ -90,6 +90,8 @@ static sw_session *tex_session(void)
     sw_settings *s;
     assert_int_equal(sw_session_get_settings(ses, &s), 0);
     assert_int_equal(sw_settings_set_bool(s, SW_SET_ANNOUNCE_TO_ALL_TIERS, true), 0);
+    /* The tests slow a peer down with a rate limit on loopback. */
+    assert_int_equal(sw_settings_set_bool(s, SW_SET_IGNORE_LIMITS_ON_LOCAL_NETWORK, false), 0);
     assert_int_equal(sw_session_apply_settings(ses, s), 0);
     sw_settings_free(s);
     return ses;

@@ -74,6 +74,8 @@ extern "C" {
     XX(UNKNOWN_SETTING, -20513, "unknown setting")                                                 \
     XX(SETTING_TYPE, -20514, "setting has another type")                                           \
     XX(NOT_READY, -20515, "torrent not ready (its files are being checked)")                       \
+    XX(BLOCKED_BY_IP_FILTER, -20516, "peer refused by the IP filter")                              \
+    XX(BLOCKED_BY_PORT_FILTER, -20517, "peer refused by the port filter")                          \
     XX(TRACKER_BAD_RESPONSE, -20600, "tracker: malformed response")                                \
     XX(TRACKER_FAILURE, -20601, "tracker: the tracker refused the request")                        \
     XX(TRACKER_HTTP_STATUS, -20602, "tracker: HTTP error status")                                  \

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "torrent.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -103,6 +104,29 @@ SW_API int sw_port_filter_clone(const sw_port_filter *f, sw_port_filter **f_out)
 SW_API int sw_port_filter_add_rule(sw_port_filter *f, uint16_t first, uint16_t last,
                                    uint32_t flags);
 SW_API int sw_port_filter_access(const sw_port_filter *f, uint16_t port, uint32_t *flags_out);
+
+/* ---- the session's filters ---- */
+
+/* Replaces the session's IP filter with a copy of f (NULL: allow every
+ * address). It applies to every torrent added with SW_ADD_APPLY_IP_FILTER
+ * (the default): peers it blocks are not added from any source (tracker,
+ * DHT, peer exchange, resume data, connect_peer), are not dialled, and
+ * their incoming connections are closed at accept, before any handshake
+ * byte (or, while some torrent is exempt, once the handshake names a torrent
+ * that is not). Connections and known peers the new filter blocks are
+ * dropped at once. Each refusal posts a peer_blocked alert (ip_block
+ * category) with reason SW_BLOCKED_IP_FILTER. */
+SW_API int sw_session_set_ip_filter(sw_session *ses, const sw_ip_filter *f);
+/* A copy of the session's IP filter (a filter allowing everything if none
+ * was set); sw_ip_filter_free it. */
+SW_API int sw_session_get_ip_filter(sw_session *ses, sw_ip_filter **f_out);
+/* Replaces the session's port filter with a copy of f (NULL: none). It
+ * keeps the session from dialling peers on blocked ports (incoming
+ * connections are not affected); a refusal posts peer_blocked with reason
+ * SW_BLOCKED_PORT_FILTER. Exempt torrents are not filtered. */
+SW_API int sw_session_set_port_filter(sw_session *ses, const sw_port_filter *f);
+/* A copy of the session's port filter; sw_port_filter_free it. */
+SW_API int sw_session_get_port_filter(sw_session *ses, sw_port_filter **f_out);
 
 #ifdef __cplusplus
 }

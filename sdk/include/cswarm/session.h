@@ -127,7 +127,9 @@ enum sw_add_torrent_flags {
     /* Request nothing; only upload. */
     SW_ADD_UPLOAD_MODE = 1u << 2,
     SW_ADD_SHARE_MODE = 1u << 3,      /* accepted, not implemented */
-    SW_ADD_APPLY_IP_FILTER = 1u << 4, /* accepted (no IP filter yet) */
+    /* Subject to the session's IP and port filters (ip_filter.h); without
+     * it the torrent is exempt. */
+    SW_ADD_APPLY_IP_FILTER = 1u << 4,
     SW_ADD_PAUSED = 1u << 5,
     /* Queued, started and paused by the session (sw_torrent_queue_*);
      * usually added with SW_ADD_PAUSED too, so that it starts when the
@@ -271,6 +273,10 @@ typedef struct sw_session_status {
     int dht_lookups;           /* lookups running */
     int dht_buckets;           /* routing table buckets (sw_session_dht_routing_table) */
     int dht_total_allocations; /* queries awaiting an answer */
+    /* Connections waiting for rate-limit quota, and the bytes they wait
+     * for (libtorrent's up/down_bandwidth_queue and _bytes_queue). */
+    int up_bandwidth_queue, down_bandwidth_queue;
+    int64_t up_bandwidth_bytes_queue, down_bandwidth_bytes_queue;
     uint64_t reserved[6];
 } sw_session_status;
 

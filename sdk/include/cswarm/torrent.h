@@ -204,6 +204,11 @@ SW_API int sw_torrent_set_upload_limit(sw_torrent_handle h, int bytes_per_second
 SW_API int sw_torrent_set_download_limit(sw_torrent_handle h, int bytes_per_second);
 SW_API int sw_torrent_set_max_uploads(sw_torrent_handle h, int max);
 SW_API int sw_torrent_set_max_connections(sw_torrent_handle h, int max);
+/* The torrent's limits as set (-1: none). */
+SW_API int sw_torrent_upload_limit(sw_torrent_handle h, int *bytes_per_second_out);
+SW_API int sw_torrent_download_limit(sw_torrent_handle h, int *bytes_per_second_out);
+SW_API int sw_torrent_max_uploads(sw_torrent_handle h, int *max_out);
+SW_API int sw_torrent_max_connections(sw_torrent_handle h, int *max_out);
 SW_API int sw_torrent_set_upload_mode(sw_torrent_handle h, bool upload_mode);
 
 enum sw_move_storage_flags {
