@@ -179,6 +179,34 @@ int sw__lua_session_add_torrent(lua_State *L)
         p.num_file_priorities = (size_t)n;
     }
 
+    /* Misuse is raised before anything is added. */
+    if (lua_getfield(L, 2, "peers") != LUA_TNIL) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        lua_Integer n = luaL_len(L, -1);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_geti(L, -1, i);
+            char ip[64];
+            uint16_t port;
+            if (lua_type(L, -1) != LUA_TSTRING ||
+                !sw__lua_parse_peer(lua_tostring(L, -1), ip, &port))
+                return luaL_error(
+                    L, "add_torrent: peers[%I] is not \"ip:port\" with a numeric address", i);
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 2, "trackers") != LUA_TNIL) {
+        luaL_checktype(L, -1, LUA_TTABLE);
+        lua_Integer n = luaL_len(L, -1);
+        for (lua_Integer i = 1; i <= n; i++) {
+            const char *tr = lua_geti(L, -1, i) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+            if (strncmp(tr, "http://", 7) && strncmp(tr, "https://", 8) && strncmp(tr, "udp://", 6))
+                return luaL_error(L, "add_torrent: trackers[%I] is not an http(s) or udp URL", i);
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+
     sw_torrent_handle h;
     memset(&err, 0, sizeof err);
     rc = sw_session_add_torrent(ls->ses, &p, &h, &err);
@@ -207,13 +235,16 @@ int sw__lua_session_add_torrent(lua_State *L)
         }
     }
     lua_pop(L, 1);
+    /* Peers were checked before adding; a failed dial is not the add's. */
     if (lua_getfield(L, 2, "peers") == LUA_TTABLE) {
         lua_Integer n = luaL_len(L, -1);
         for (lua_Integer i = 1; i <= n; i++) {
-            lua_getfield(L, 5, "connect_peer");
-            lua_pushvalue(L, 5);
-            lua_geti(L, -3, i);
-            lua_call(L, 2, 0);
+            lua_geti(L, -1, i);
+            char ip[64];
+            uint16_t port;
+            if (sw__lua_parse_peer(lua_tostring(L, -1), ip, &port))
+                (void)sw_torrent_connect_peer(h, ip, port);
+            lua_pop(L, 1);
         }
     }
     lua_settop(L, 5);

@@ -2,6 +2,7 @@
  * (which keeps that object, not the torrent, alive). Every method asks the
  * engine, so a removed torrent's handle raises "invalid or expired handle"
  * rather than touching freed memory. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,37 +204,50 @@ static int t_save_path(lua_State *L)
     return 1;
 }
 
-/* "ip:port", "[v6]:port", or ip and port as two arguments. */
+bool sw__lua_parse_peer(const char *text, char ip[64], uint16_t *port)
+{
+    const char *colon = strrchr(text, ':');
+    if (!colon)
+        return false;
+    const char *start = text, *end = colon;
+    if (text[0] == '[' && colon > text && colon[-1] == ']') {
+        start = text + 1;
+        end = colon - 1;
+    }
+    size_t n = (size_t)(end - start);
+    if (n == 0 || n >= 64)
+        return false;
+    memcpy(ip, start, n);
+    ip[n] = '\0';
+    unsigned char addr[16];
+    if (inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1)
+        return false;
+    char *e;
+    long p = strtol(colon + 1, &e, 10);
+    if (colon[1] == '\0' || *e || p <= 0 || p > 65535)
+        return false;
+    *port = (uint16_t)p;
+    return true;
+}
+
+/* "ip:port", "[v6]:port", or ip and port as two arguments; numeric
+ * addresses only. */
 static int t_connect_peer(lua_State *L)
 {
     sw_torrent_handle h = sw__lua_check_torrent(L, 1);
     const char *text = luaL_checkstring(L, 2);
     char ip[64];
-    lua_Integer port;
+    uint16_t port = 0;
     if (lua_isnoneornil(L, 3)) {
-        const char *colon = strrchr(text, ':');
-        if (!colon)
-            return luaL_argerror(L, 2, "expected \"ip:port\"");
-        const char *start = text, *end = colon;
-        if (text[0] == '[' && colon > text && colon[-1] == ']') {
-            start = text + 1;
-            end = colon - 1;
-        }
-        size_t n = (size_t)(end - start);
-        if (n == 0 || n >= sizeof ip)
-            return luaL_argerror(L, 2, "expected \"ip:port\"");
-        memcpy(ip, start, n);
-        ip[n] = '\0';
-        char *e;
-        port = strtol(colon + 1, &e, 10);
-        if (*e)
-            return luaL_argerror(L, 2, "bad port");
+        if (!sw__lua_parse_peer(text, ip, &port))
+            return luaL_argerror(L, 2, "expected \"ip:port\" with a numeric address");
     } else {
+        lua_Integer p = luaL_checkinteger(L, 3);
+        luaL_argcheck(L, p > 0 && p <= 65535, 3, "port out of range");
         snprintf(ip, sizeof ip, "%s", text);
-        port = luaL_checkinteger(L, 3);
+        port = (uint16_t)p;
     }
-    luaL_argcheck(L, port > 0 && port <= 65535, 2, "port out of range");
-    check(L, sw_torrent_connect_peer(h, ip, (uint16_t)port));
+    check(L, sw_torrent_connect_peer(h, ip, port));
     lua_settop(L, 1);
     return 1;
 }

@@ -61,6 +61,8 @@ void sw__lua_torrent_register(lua_State *L);
 void sw__lua_push_torrent(lua_State *L, int ses_idx, uint64_t id);
 /* The handle at idx; raises if it is not one or its session is closed. */
 sw_torrent_handle sw__lua_check_torrent(lua_State *L, int idx);
+/* Splits "ip:port" or "[v6]:port" with a numeric address. */
+bool sw__lua_parse_peer(const char *text, char ip[64], uint16_t *port);
 /* A status as a table (field names as sw_torrent_status). */
 void sw__lua_push_torrent_status(lua_State *L, const sw_torrent_status *st);
 

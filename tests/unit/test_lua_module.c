@@ -230,6 +230,24 @@ static void test_closed_session(void **state)
         "assert(h == nil and msg:find('only http', 1, true))\n"
         "h, msg = s:add_torrent{ torrent_data = 'd4:infoe', save_path = '.' }\n"
         "assert(h == nil and msg)\n");
+    /* Bad peers or trackers are refused before anything is added. */
+    run_ok(L, "local s <close> = local_session{ listen = false }\n"
+              "local link = 'magnet:?xt=urn:btih:' .. string.rep('ab', 20)\n"
+              "local ok, msg = pcall(s.add_torrent, s, { magnet = link, save_path = '.',\n"
+              "                                          peers = { 'example.org:80' } })\n"
+              "assert(not ok and msg:find('numeric address'), msg)\n"
+              "ok, msg = pcall(s.add_torrent, s, { magnet = link, save_path = '.',\n"
+              "                                    trackers = { 'ftp://x/announce' } })\n"
+              "assert(not ok and msg:find('udp URL'), msg)\n"
+              "assert(#s:torrents() == 0, 'added anyway')\n"
+              "local h = assert(s:add_torrent{ magnet = link, save_path = '.',\n"
+              "  peers = { '127.0.0.1:1', '[::1]:2' }, trackers = { 'udp://127.0.0.1:1/a' } })\n"
+              "assert(#s:torrents() == 1 and h:status().state == 'downloading_metadata')\n"
+              "assert(h:torrent_file() == nil)\n"
+              "assert(h:trackers()[1].url == 'udp://127.0.0.1:1/a')\n"
+              "ok, msg = pcall(h.connect_peer, h, 'nonsense')\n"
+              "assert(not ok and msg:find('numeric address'), msg)\n"
+              "s:remove(h)\n");
     lua_close(L);
 }
 
