@@ -21,9 +21,10 @@
 #include <cswarm/cswarm.h>
 
 #include "support/plugin_fixture.h"
+#include "support/tracker_fixture.h"
 
 #define MASK                                                                                       \
-    (SW_ALERT_CAT_ERROR | SW_ALERT_CAT_STATUS | SW_ALERT_CAT_IP_BLOCK | SW_ALERT_CAT_PEER |         \
+    (SW_ALERT_CAT_ERROR | SW_ALERT_CAT_STATUS | SW_ALERT_CAT_IP_BLOCK | SW_ALERT_CAT_PEER |        \
      SW_ALERT_CAT_DEBUG)
 
 static void set_bool(sw_session *ses, sw_setting_id id, bool v)
@@ -77,11 +78,13 @@ static void block_ip(sw_session *ses, const char *ip)
 
 /* What a session's alerts showed while waiting. */
 typedef struct seen {
-    int blocked;     /* peer_blocked alerts matching */
-    int connects;    /* peer_connect alerts */
-    int incoming;    /* incoming_connection alerts */
-    uint64_t tid;    /* torrent id of the last matching peer_blocked */
-    int last_reason; /* of the last matching peer_blocked */
+    int blocked;       /* peer_blocked alerts matching */
+    int connects;      /* peer_connect alerts */
+    int incoming;      /* incoming_connection alerts */
+    uint64_t tid;      /* torrent id of the last matching peer_blocked */
+    int last_reason;   /* of the last matching peer_blocked */
+    uint64_t want_tid; /* count peer_blocked alerts about this torrent ... */
+    int blocked_for;   /* ... here */
 } seen;
 
 /* Pops alerts for ms milliseconds (or until a peer_blocked for ip arrives
@@ -97,6 +100,8 @@ static void watch(sw_session *ses, const char *ip, int ms, bool stop_on_block, s
                 s->blocked++;
                 s->tid = a->torrent_id;
                 s->last_reason = a->payload.peer.reason;
+                if (s->want_tid && a->torrent_id == s->want_tid)
+                    s->blocked_for++;
             } else if (a->type == SW_ALERT_PEER_CONNECT) {
                 s->connects++;
             } else if (a->type == SW_ALERT_INCOMING_CONNECTION) {
@@ -335,6 +340,56 @@ static void test_port_filter(void **state)
     world_free(&w);
 }
 
+/* Peers from a tracker go through the same filter: D blocks 127.0.0.1,
+ * learns S from opentracker, and never lists or dials it; S, which learned
+ * D the same way, is refused at D's accept. */
+static void test_tracker_peers_blocked(void **state)
+{
+    (void)state;
+    if (!tfx_opentracker_available())
+        skip();
+    world w;
+    world_make(&w, 256 * 1024, 17);
+    uint8_t hashes[1][20];
+    memcpy(hashes[0], sw_torrent_info_hashes(w.t.ti)->v1.v, 20);
+    tfx_opentracker ot;
+    assert_int_equal(tfx_opentracker_start(&ot, (const uint8_t(*)[20])hashes, 1), 0);
+    char url[96];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/announce", (unsigned)ot.port);
+    sw_session *S = seeder_session(), *D = downloader_session();
+    block_ip(D, "127.0.0.1");
+    sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
+    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    assert_int_equal(sw_torrent_add_tracker(hs, url, 0), 0);
+    sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, true);
+    assert_true(pfx_wait_state(hd, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
+    assert_int_equal(sw_torrent_add_tracker(hd, url, 0), 0);
+    /* Announce until the tracker has handed D the seeder (S may announce
+     * after D's first announce). */
+    seen sd = {.want_tid = hd.id};
+    uint64_t deadline = pfx_now_ms() + PFX_WAIT_MS;
+    while (sd.blocked_for == 0 && pfx_now_ms() < deadline) {
+        sw_torrent_force_reannounce(hs, -1);
+        sw_torrent_force_reannounce(hd, -1);
+        watch(D, "127.0.0.1", 1000, false, &sd);
+    }
+    /* Listed by the tracker for D's torrent (S dialling D is refused at
+     * accept, before any torrent is named). */
+    assert_true(sd.blocked_for > 0);
+    assert_int_equal(sd.last_reason, SW_BLOCKED_IP_FILTER);
+    watch(D, "127.0.0.1", 1000, false, &sd);
+    sw_torrent_status st = status(hd);
+    assert_int_equal(st.num_peers, 0);
+    assert_int_equal(st.list_peers, 0);
+    assert_int_equal(st.total_payload_download, 0);
+    assert_int_equal(sd.connects, 0);
+    assert_int_equal(status(hs).total_payload_upload, 0);
+    sw_session_free(D);
+    sw_session_free(S);
+    tfx_opentracker_stop(&ot);
+    world_free(&w);
+}
+
 static void test_max_connections_and_uploads(void **state)
 {
     (void)state;
@@ -406,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_exempt_torrent_connects),
         cmocka_unit_test(test_new_filter_drops_connection),
         cmocka_unit_test(test_port_filter),
+        cmocka_unit_test(test_tracker_peers_blocked),
         cmocka_unit_test(test_max_connections_and_uploads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
