@@ -230,6 +230,7 @@ static void free_session(sw_session *ses)
     sw__alert_queue_free(ses->alerts);
     sw_settings_free(ses->settings);
     free(ses->id_buckets);
+    sw__session_index_free(ses);
     uv_cond_destroy(&ses->cv);
     uv_mutex_destroy(&ses->mu);
     free(ses);

@@ -30,10 +30,7 @@ sw_torrent *sw__session_find(sw_session *ses, uint64_t id)
 
 sw_torrent *sw__session_find_hash(sw_session *ses, const sw_sha1 *ih)
 {
-    for (sw_torrent *t = ses->torrents; t; t = t->next)
-        if (memcmp(&t->info_hash, ih, sizeof *ih) == 0)
-            return t;
-    return NULL;
+    return sw__session_index_find(ses, ih);
 }
 
 static void rehash(sw_session *ses)
@@ -67,6 +64,7 @@ void sw__session_link(sw_session *ses, sw_torrent *t)
         t->id_next = ses->id_buckets[k];
         ses->id_buckets[k] = t;
     }
+    sw__session_index_add(ses, t);
     sw__queue_torrent_added(t);
 }
 
@@ -86,6 +84,7 @@ void sw__session_unlink(sw_session *ses, sw_torrent *t)
         *pp = t->id_next;
     t->id_next = NULL;
     ses->num_torrents--;
+    sw__session_index_remove(ses, t);
     sw__queue_torrent_removed(t);
 }
 

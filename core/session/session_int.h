@@ -17,7 +17,7 @@
 #include "disk/disk.h"
 #include "net/net.h"
 #include "peer/peer.h"
-#include "peer/peer.h"
+#include "session_index.h"
 #include "session_queue.h"
 
 /* ---- commands ---- */
@@ -61,6 +61,7 @@ struct sw_torrent {
     uint64_t id;
     sw_torrent *next, *prev; /* the session's list */
     sw_torrent *id_next;     /* id hash chain */
+    sw_torrent *ih_next;     /* info-hash index chain (session_index.h) */
 
     sw_torrent_info *ti;
     sw_sha1 info_hash;
@@ -90,7 +91,7 @@ struct sw_torrent {
 
     int error;
     int error_file;
-    char error_message[256];
+    char *error_message; /* what stopped it (malloc'd); NULL without an error */
 
     uint8_t *file_prio; /* per file */
     int num_files;
@@ -182,6 +183,7 @@ struct sw_session {
     int num_torrents;  /* in the session */
     int live_torrents; /* allocated: removed ones wait for their jobs */
     sw_torrent **id_buckets;
+    sw_hash_index by_hash; /* torrents by info-hash (session_index.h) */
     size_t id_nbuckets;
     uint64_t next_torrent_id;
     bool paused;

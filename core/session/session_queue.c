@@ -23,9 +23,9 @@ static bool is_finished(const sw_torrent *t)
 
 static bool is_checking(const sw_torrent *t)
 {
-    return t->check_running || t->state == SW_TORRENT_QUEUED_FOR_CHECKING ||
-           t->state == SW_TORRENT_CHECKING_FILES || t->state == SW_TORRENT_CHECKING_RESUME_DATA ||
-           t->state == SW_TORRENT_ALLOCATING;
+    return t->check_running || t->queue.check_waiting ||
+           t->state == SW_TORRENT_QUEUED_FOR_CHECKING || t->state == SW_TORRENT_CHECKING_FILES ||
+           t->state == SW_TORRENT_CHECKING_RESUME_DATA || t->state == SW_TORRENT_ALLOCATING;
 }
 
 static int setting(const sw_session *ses, sw_setting_id id)
@@ -107,10 +107,14 @@ void sw__queue_torrent_added(sw_torrent *t)
     sw__queue_trigger(t->ses);
 }
 
+static void check_unwait(sw_torrent *t);
+
 void sw__queue_torrent_removed(sw_torrent *t)
 {
     if (t->queue.queued)
         unlink_queued(t);
+    if (t->queue.check_waiting)
+        check_unwait(t);
     sw__queue_trigger(t->ses);
 }
 
@@ -124,6 +128,130 @@ void sw__queue_state_changed(sw_torrent *t)
     else if (!finished && !t->queue.queued)
         append(t);
     sw__queue_trigger(t->ses);
+}
+
+/* ---- checking ---- */
+
+static int check_limit(const sw_session *ses)
+{
+    int v = setting(ses, SW_SET_ACTIVE_CHECKING);
+    return v < 0 ? INT_MAX : v == 0 ? 1 : v;
+}
+
+static void list_remove(sw_torrent **head, sw_torrent **tail, sw_torrent *t)
+{
+    sw_torrent **pp = head, *prev = NULL;
+    while (*pp && *pp != t) {
+        prev = *pp;
+        pp = &(*pp)->queue.check_next;
+    }
+    if (*pp) {
+        *pp = t->queue.check_next;
+        if (*tail == t)
+            *tail = prev;
+    }
+    t->queue.check_next = NULL;
+}
+
+static void check_unwait(sw_torrent *t)
+{
+    sw_queue *q = &t->ses->queue;
+    if (t->queue.check_waiting_auto)
+        list_remove(&q->acheck_head, &q->acheck_tail, t);
+    else
+        list_remove(&q->check_head, &q->check_tail, t);
+    t->queue.check_waiting = false;
+}
+
+static void check_wait(sw_torrent *t)
+{
+    sw_queue *q = &t->ses->queue;
+    sw_torrent **head = t->auto_managed ? &q->acheck_head : &q->check_head;
+    sw_torrent **tail = t->auto_managed ? &q->acheck_tail : &q->check_tail;
+    t->queue.check_waiting = true;
+    t->queue.check_waiting_auto = t->auto_managed;
+    t->queue.check_seq = q->check_seq++;
+    t->queue.check_next = NULL;
+    if (*tail)
+        (*tail)->queue.check_next = t;
+    else
+        *head = t;
+    *tail = t;
+}
+
+static bool may_check(const sw_session *ses, bool auto_managed)
+{
+    const sw_queue *q = &ses->queue;
+    if (q->checks_running >= SW_QUEUE_CHECKS_IN_FLIGHT)
+        return false;
+    return !auto_managed || q->auto_checks_running < check_limit(ses);
+}
+
+bool sw__queue_check_admit(sw_torrent *t, bool use_resume)
+{
+    sw_queue *q = &t->ses->queue;
+    if (t->queue.check_waiting) {
+        t->queue.check_use_resume = use_resume;
+        return false;
+    }
+    if (t->queue.check_slot)
+        return true;
+    if (may_check(t->ses, t->auto_managed)) {
+        t->queue.check_slot = true;
+        t->queue.check_slot_auto = t->auto_managed;
+        q->checks_running++;
+        q->auto_checks_running += t->auto_managed;
+        return true;
+    }
+    t->queue.check_use_resume = use_resume;
+    check_wait(t);
+    sw__torrent_set_state(t, SW_TORRENT_QUEUED_FOR_CHECKING);
+    sw__torrent_update_active(t); /* a rechecked torrent stops meanwhile */
+    return false;
+}
+
+/* Gives free slots to waiting torrents, first come first. */
+static void start_waiting_checks(sw_session *ses)
+{
+    sw_queue *q = &ses->queue;
+    while (!ses->shutting_down) {
+        sw_torrent *other = may_check(ses, false) ? q->check_head : NULL;
+        sw_torrent *managed = may_check(ses, true) ? q->acheck_head : NULL;
+        sw_torrent *t = other && managed
+                            ? (other->queue.check_seq < managed->queue.check_seq ? other : managed)
+                        : other ? other
+                                : managed;
+        if (!t)
+            return;
+        check_unwait(t);
+        sw__torrent_start_check(t, t->queue.check_use_resume);
+    }
+}
+
+static void release_slot(sw_session *ses, sw_torrent *t)
+{
+    if (!t->queue.check_slot)
+        return;
+    t->queue.check_slot = false;
+    ses->queue.checks_running--;
+    ses->queue.auto_checks_running -= t->queue.check_slot_auto;
+    t->queue.check_slot_auto = false;
+}
+
+void sw__queue_check_done(sw_torrent *t)
+{
+    release_slot(t->ses, t);
+    start_waiting_checks(t->ses);
+}
+
+/* A start that failed before its check ran (out of memory, a disk error)
+ * left its slot taken: hand it back. */
+static void reclaim_check_slots(sw_session *ses)
+{
+    for (sw_torrent *t = ses->torrents; t; t = t->next)
+        if (t->queue.check_slot && !t->check_running)
+            release_slot(ses, t);
+    start_waiting_checks(ses);
 }
 
 /* ---- moving in the queue ---- */
@@ -401,6 +529,7 @@ void sw__queue_tick(sw_session *ses)
         .down_rate = setting(ses, SW_SET_INACTIVE_DOWN_RATE),
         .up_rate = setting(ses, SW_SET_INACTIVE_UP_RATE),
     };
+    reclaim_check_slots(ses);
     for (sw_torrent *t = ses->torrents; t; t = t->next) {
         bool running = t->swarm.active;
         if (running && !t->queue.was_running)
@@ -443,6 +572,12 @@ static int run_queue_call(sw_session *ses, void *arg)
     case OP_AUTO:
         if (t->auto_managed != (c->value != 0)) {
             t->auto_managed = c->value != 0;
+            if (t->queue.check_waiting) {
+                /* Now subject to the other limit: wait in the other line. */
+                check_unwait(t);
+                check_wait(t);
+                start_waiting_checks(ses);
+            }
             t->state_dirty = true;
             t->need_save_resume = true;
             sw__queue_trigger(ses);

@@ -32,8 +32,9 @@
  *   to them; a limit <= 0 is off. Among equals, a seed started in the
  *   last 30 minutes keeps its slot (no flapping), then seeds with fewer
  *   seeds per downloader in their swarm come first.
- * Torrents checking their files, torrents in error and everything while the
- * session is paused are left alone. Limits of -1 mean no limit.
+ * Torrents checking their files (or waiting to), torrents in error and
+ * everything while the session is paused are left alone. Limits of -1 mean
+ * no limit.
  *
  * Network thread only. */
 #ifndef SW_CORE_SESSION_QUEUE_H
@@ -53,6 +54,14 @@ typedef struct sw_queue_link {
     bool was_running;               /* its swarm was active at the last tick */
     uint64_t started_ms;            /* loop time it last started running */
     uint64_t last_busy_ms;          /* last tick its rates were not "inactive" */
+    /* checking */
+    struct sw_torrent *check_next; /* waiting for a checking slot */
+    uint64_t check_seq;            /* arrival order among those waiting */
+    bool check_waiting;            /* in a checking queue */
+    bool check_waiting_auto;       /* ... the auto-managed one */
+    bool check_use_resume;         /* how it asked to be checked */
+    bool check_slot;               /* holds a checking slot */
+    bool check_slot_auto;          /* ... one of active_checking */
 } sw_queue_link;
 
 /* The session's download queue. */
@@ -62,6 +71,13 @@ typedef struct sw_queue {
     bool stale;       /* positions need renumbering */
     bool need_update; /* decide at the next tick */
     uint64_t last_update_ms;
+    /* Waiting to check, first come first: torrents that are not
+     * auto-managed, and auto-managed ones. */
+    struct sw_torrent *check_head, *check_tail;
+    struct sw_torrent *acheck_head, *acheck_tail;
+    uint64_t check_seq;
+    int checks_running;      /* every check */
+    int auto_checks_running; /* checks of auto-managed torrents */
 } sw_queue;
 
 /* The torrent joined the session (sw__session_link) or left it
@@ -74,6 +90,20 @@ void sw__queue_state_changed(struct sw_torrent *t);
 void sw__queue_trigger(struct sw_session *ses);
 /* Each session tick: follows the torrents' activity and decides when due. */
 void sw__queue_tick(struct sw_session *ses);
+
+/* Checking. At most active_checking auto-managed torrents check their
+ * files at once (a check of resume data included), as in libtorrent; a
+ * torrent that is not auto-managed is not subject to it. Whatever the kind,
+ * at most SW_QUEUE_CHECKS_IN_FLIGHT checks are handed to the disk pool at
+ * once: enough to keep its workers busy with small torrents, while ten
+ * thousand torrents added at once do not all hold a check's memory. Those
+ * over a limit wait in state queued_for_checking, first come first served.
+ * sw__torrent_start_check asks for a slot: false means the torrent now
+ * waits and its check starts later (with use_resume as last asked). */
+#define SW_QUEUE_CHECKS_IN_FLIGHT 32
+bool sw__queue_check_admit(struct sw_torrent *t, bool use_resume);
+/* A check ended (its slot frees; waiting torrents start). */
+void sw__queue_check_done(struct sw_torrent *t);
 
 /* Position in the download queue, -1 if the torrent is not in it. */
 int sw__queue_position(struct sw_torrent *t);

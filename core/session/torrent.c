@@ -80,11 +80,15 @@ void sw__torrent_set_error(sw_torrent *t, int error, const char *what, int file)
     t->error_file = file;
     t->state_dirty = true;
     char *path = file_path(t, file);
+    char msg[256];
     if (path)
-        snprintf(t->error_message, sizeof t->error_message, "%s: %s: %s", what, path,
-                 sw_strerror(error));
+        snprintf(msg, sizeof msg, "%s: %s: %s", what, path, sw_strerror(error));
     else
-        snprintf(t->error_message, sizeof t->error_message, "%s: %s", what, sw_strerror(error));
+        snprintf(msg, sizeof msg, "%s: %s", what, sw_strerror(error));
+    /* Kept only while there is an error (a session may hold many torrents,
+     * few with an error); out of memory, the status shows the code alone. */
+    free(t->error_message);
+    t->error_message = strdup(msg);
     sw_alert *a = sw__session_torrent_alert(
         t->ses, t, file >= 0 ? SW_ALERT_FILE_ERROR : SW_ALERT_TORRENT_ERROR, false);
     if (a) {
@@ -92,7 +96,7 @@ void sw__torrent_set_error(sw_torrent *t, int error, const char *what, int file)
         a->payload.file.file_index = file;
         sw__alert_set_str(a, &a->payload.file.operation, what);
         sw__alert_set_str(a, &a->payload.file.path, path);
-        sw__alert_set_message(a, "%s: %s", t->name, t->error_message);
+        sw__alert_set_message(a, "%s: %s", t->name, msg);
         sw__session_post_alert(t->ses, a);
     }
     free(path);
@@ -213,6 +217,7 @@ static void on_checked(sw_disk_result *res, void *user)
     sw_torrent *t = user;
     t->pending_jobs--;
     t->check_running = false;
+    sw__queue_check_done(t);
     if (t->removed) {
         maybe_free(t);
         return;
@@ -254,6 +259,8 @@ void sw__torrent_start_check(sw_torrent *t, bool use_resume)
         t->recheck_queued = true;
         return;
     }
+    if (!sw__queue_check_admit(t, use_resume))
+        return; /* it waits for a checking slot (active_checking) */
     if (sw__swarm_reset(&t->swarm) < 0) {
         sw__torrent_set_error(t, SW_ERR_NOMEM, "check", -1);
         return;
@@ -442,6 +449,7 @@ fail_free:
     free(t->file_prio);
     free(t->resume);
     free(t->pad_in_piece);
+    free(t->error_message);
     free(t);
     return rc;
 }
@@ -464,6 +472,7 @@ static void maybe_free(sw_torrent *t)
     free(t->file_prio);
     free(t->resume);
     free(t->pad_in_piece);
+    free(t->error_message);
     free(t);
     ses->live_torrents--;
     sw__session_torrent_freed(ses);

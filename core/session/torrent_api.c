@@ -215,7 +215,8 @@ static int do_pause(sw_torrent *t, void *arg)
          * completed checks again. */
         t->error = 0;
         t->error_file = -1;
-        t->error_message[0] = '\0';
+        free(t->error_message);
+        t->error_message = NULL;
         if (!t->checked && !t->check_running)
             sw__torrent_start_check(t, true);
     }
@@ -250,7 +251,8 @@ static int do_recheck(sw_torrent *t, void *arg)
     (void)arg;
     t->error = 0;
     t->error_file = -1;
-    t->error_message[0] = '\0';
+    free(t->error_message);
+    t->error_message = NULL;
     free(t->resume);
     t->resume = NULL;
     t->resume_len = 0;

@@ -1,5 +1,6 @@
 /* What a torrent reports: its status, its peers, per-file progress, and
  * mapping file priorities onto piece priorities. Network thread. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +39,8 @@ void sw__torrent_status(sw_torrent *t, sw_torrent_status *st)
     st->need_save_resume = t->need_save_resume;
     st->error = t->error;
     st->error_file = t->error ? t->error_file : -1;
-    memcpy(st->error_message, t->error_message, sizeof st->error_message);
+    if (t->error_message)
+        snprintf(st->error_message, sizeof st->error_message, "%s", t->error_message);
 
     const sw_swarm *sw = &t->swarm;
     st->num_pieces_total = sw->num_pieces;

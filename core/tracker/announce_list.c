@@ -264,6 +264,12 @@ size_t sw__announce_list_succeeded(sw_announce_list *l, size_t i, int64_t now, i
         min_interval_s = 0;
     e->next_announce = now + interval_s * 1000;
     e->min_announce = now + min_interval_s * 1000;
+    if (e->force_pending) {
+        /* The reply was to what we said before the force (an old listen
+         * port, say): say it again now. */
+        e->force_pending = false;
+        e->next_announce = e->min_announce = now;
+    }
 
     size_t lo, hi;
     tier_range(l, e->tier, &lo, &hi);
@@ -287,6 +293,7 @@ size_t sw__announce_list_failed(sw_announce_list *l, size_t i, int64_t now, int6
     sw_tracker_entry *e = &l->v[i];
     e->updating = false;
     e->sent_event = SW_TRACKER_EVENT_NONE;
+    e->force_pending = false; /* the back-off decides when to try again */
     if (e->fails < UINT16_MAX)
         e->fails++;
     int64_t delay = sw__announce_backoff_s(e->fails, backoff_percent);
@@ -337,6 +344,10 @@ void sw__announce_list_force(sw_announce_list *l, ptrdiff_t i, int64_t now)
             continue;
         l->v[k].next_announce = now;
         l->v[k].min_announce = now;
+        /* A request in flight carries what was true before; its reply
+         * would push the next announce back by a whole interval. */
+        if (l->v[k].updating)
+            l->v[k].force_pending = true;
     }
 }
 

@@ -65,6 +65,7 @@ typedef struct sw_tracker_entry {
     bool verified;         /* answered at least once */
     bool start_sent;       /* the tracker has our "started" */
     bool complete_pending; /* we owe it a "completed" */
+    bool force_pending;    /* forced while a request was out: announce again when it ends */
     uint8_t sent_event;    /* sw_tracker_event of the request in flight */
     int64_t next_announce; /* ms */
     int64_t min_announce;  /* ms */

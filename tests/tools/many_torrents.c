@@ -3,7 +3,7 @@
  * tests/bench/bench_many_torrents.py.
  *
  * usage: many_torrents TORRENT_DIR DATA_DIR COUNT [--seed-mode]
- *                      [--no-default-plugins]
+ *                      [--no-default-plugins] [--set NAME=VALUE]...
  *
  * TORRENT_DIR holds t00000.torrent, t00001.torrent, ... and DATA_DIR the
  * files they describe. Torrents are read and added from this thread
@@ -71,15 +71,23 @@ int main(int argc, char **argv)
     const char *tdir = argv[1], *ddir = argv[2];
     int count = atoi(argv[3]);
     bool seed_mode = false, plugins = true;
-    for (int i = 4; i < argc; i++) {
-        if (strcmp(argv[i], "--seed-mode") == 0)
-            seed_mode = true;
-        else if (strcmp(argv[i], "--no-default-plugins") == 0)
-            plugins = false;
-    }
     sw_settings *s;
     if (sw_settings_new(&s) < 0)
         return 1;
+    for (int i = 4; i < argc; i++) {
+        if (strcmp(argv[i], "--seed-mode") == 0) {
+            seed_mode = true;
+        } else if (strcmp(argv[i], "--no-default-plugins") == 0) {
+            plugins = false;
+        } else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
+            int rc = sw_settings_apply_assignment(s, argv[++i]);
+            if (rc < 0) {
+                fprintf(stderr, "--set %s: %s\n", argv[i], sw_strerror(rc));
+                sw_settings_free(s);
+                return 2;
+            }
+        }
+    }
     sw_settings_set_str(s, SW_SET_LISTEN_INTERFACES, "127.0.0.1:0");
     sw_settings_set_bool(s, SW_SET_ENABLE_DHT, false);
     sw_settings_set_bool(s, SW_SET_ENABLE_LSD, false);

@@ -2,7 +2,8 @@
  * queue positions and their moves, the queue starting the next download
  * when one finishes (active_downloads = 1, three torrents fed by a seeding
  * session), a seed that met its share ratio giving its slot to one that has
- * not, slow torrents not counted with dont_count_slow_torrents; also the
+ * not, slow torrents not counted with dont_count_slow_torrents, checks of
+ * auto-managed torrents one at a time (active_checking); also the
  * session state round-trip of every setting, and a new announce (with the
  * new port) when the listen port changes through the settings. */
 #include <arpa/inet.h>
@@ -491,6 +492,75 @@ static void test_inactive_torrents_not_counted(void **state)
     tmpdir_remove(&dl);
 }
 
+/* ---- checking ---- */
+
+/* A sparse file of size bytes (holes read as zeros, so it costs no disk)
+ * and its torrent. */
+static sw_torrent_info *make_sparse_torrent(const char *dir, const char *name, int64_t size)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), size), 0);
+    fclose(f);
+    sw_create_params cp;
+    sw_create_params_init(&cp);
+    cp.path = path;
+    cp.piece_size = 1 << 20;
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(sw_create_torrent(&cp, &buf, &len, NULL), 0);
+    sw_torrent_info *ti;
+    assert_int_equal(sw_torrent_info_load(buf, len, NULL, &ti, NULL), 0);
+    free(buf);
+    return ti;
+}
+
+static bool is_checking_state(sw_torrent_state st)
+{
+    return st == SW_TORRENT_CHECKING_FILES || st == SW_TORRENT_CHECKING_RESUME_DATA;
+}
+
+static void test_active_checking(void **state)
+{
+    (void)state;
+    tmpdir src;
+    tmpdir_make(&src);
+    sw_session *ses = new_session(NULL, false); /* active_checking: 1 */
+    sw_torrent_info *big = make_sparse_torrent(src.path, "big.bin", (int64_t)256 << 20);
+    sw_torrent_info *tb = make_torrent(src.path, "b.bin", 51, NULL);
+    sw_torrent_info *tc = make_torrent(src.path, "c.bin", 52, NULL);
+    sw_torrent_handle a = add(ses, big, src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, NULL);
+    assert_true(is_checking_state(status_of(a).state));
+    /* While a checks, another auto-managed torrent waits its turn... */
+    sw_torrent_handle b = add(ses, tb, src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, NULL);
+    /* ... and one that is not auto-managed is not held back. */
+    sw_torrent_handle c = add(ses, tc, src.path, 0, NULL);
+    assert_true(status_of(c).state != SW_TORRENT_QUEUED_FOR_CHECKING);
+    int seen_waiting = 0;
+    for (;;) {
+        sw_torrent_state sb = status_of(b).state;
+        if (!is_checking_state(status_of(a).state))
+            break;
+        /* a still checks (read after b): b has not begun. */
+        assert_int_equal(sb, SW_TORRENT_QUEUED_FOR_CHECKING);
+        seen_waiting++;
+        sleep_ms(5);
+    }
+    if (seen_waiting == 0)
+        print_message("note: the big check ended too soon to see b wait\n");
+    sw_torrent_handle all[3] = {a, b, c};
+    for (int i = 0; i < 3; i++)
+        assert_true(wait_state(all[i], SW_TORRENT_SEEDING, WAIT_MS));
+
+    sw_session_free(ses);
+    sw_torrent_info_unref(big);
+    sw_torrent_info_unref(tb);
+    sw_torrent_info_unref(tc);
+    tmpdir_remove(&src);
+}
+
 /* ---- saved state ---- */
 
 /* A value other than the default for every setting. */
@@ -738,6 +808,7 @@ int main(void)
         cmocka_unit_test(test_queue_starts_next_when_one_finishes),
         cmocka_unit_test(test_seed_ratio_limit_pauses_seed),
         cmocka_unit_test(test_inactive_torrents_not_counted),
+        cmocka_unit_test(test_active_checking),
         cmocka_unit_test(test_save_load_state_covers_every_setting),
         cmocka_unit_test(test_listen_port_change_reannounces),
     };
