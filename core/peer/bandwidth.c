@@ -14,7 +14,7 @@
 #define NS_PER_S 1000000000ull
 /* A bucket holds at most this long's worth of quota (and at least one
  * block), so an idle spell buys only a short burst. */
-#define BURST_MS 100
+#define BURST_MS 200
 #define MIN_BURST (16 * 1024)
 /* A limited upload reads about this fraction of a second's quota at once. */
 #define BATCH_DIVISOR 20
