@@ -460,6 +460,92 @@ static void test_stale_view_raises(void **state)
     solo_teardown(&w);
 }
 
+/* Settings, saved state, peers added and banned, trackers. */
+static void test_state_peers_and_bans(void **state)
+{
+    (void)state;
+    solo w;
+    solo_setup(&w);
+    char *path = write_script(
+        &w.scripts, "misc_plugin.lua",
+        "local ticked = false\n"
+        "return {\n"
+        "  name = 'misc',\n"
+        "  session = {\n"
+        "    added = function()\n"
+        "      sw.alert('setting tick=' .. tostring(sw.setting('tick_interval')) ..\n"
+        "               ' sandbox=' .. tostring(sw.setting('lua_plugin_sandbox')) ..\n"
+        "               ' none=' .. tostring(sw.setting('no_such_setting')))\n"
+        "    end,\n"
+        "    save_state = function() return { count = 42, list = { 1, 2, 'x' } } end,\n"
+        "    load_state = function(d)\n"
+        "      sw.alert('loaded count=' .. d.count .. ' list3=' .. d.list[3])\n"
+        "    end,\n"
+        "  },\n"
+        "  torrent = {\n"
+        "    on_tick = function(t)\n"
+        "      if ticked then return end\n"
+        "      ticked = true\n"
+        "      assert(t:add_peer('127.0.0.9', 6999, sw.SRC_PEX))\n"
+        "      local ok, err = pcall(t.add_peer, t, 'not an address', 1)\n"
+        "      sw.alert('bad address ' .. tostring(ok) .. ' ' .. tostring(err))\n"
+        "      assert(t:add_tracker('http://127.0.0.1:1/announce'))\n"
+        "      local urls = {}\n"
+        "      for _, tr in ipairs(t:trackers()) do urls[#urls + 1] = tr.url end\n"
+        "      sw.alert('trackers ' .. table.concat(urls, ','))\n"
+        "    end,\n"
+        "    on_add_peer = function(t, addr, port, src)\n"
+        "      sw.alert('add_peer ' .. addr .. ':' .. port .. ' pex=' ..\n"
+        "               tostring(src == sw.SRC_PEX))\n"
+        "    end,\n"
+        "  },\n"
+        "  peer = {\n"
+        "    on_extension_handshake = function(p)\n"
+        "      sw.alert('banning ' .. p:address() .. ' incoming=' ..\n"
+        "               tostring(p:flags() & sw.PEER_OUTGOING == 0))\n"
+        "      assert(p:ban('testing bans'))\n"
+        "    end,\n"
+        "  },\n"
+        "}\n");
+    load_ok(w.ses, path);
+    msg_log l = {0};
+    wait_msg(w.ses, &l, "setting tick=500 sandbox=true none=nil");
+    solo_add_torrent(&w);
+    wait_msg(w.ses, &l, "add_peer 127.0.0.9:6999 pex=true");
+    wait_msg(w.ses, &l, "bad address false");
+    assert_non_null(strstr(log_find(&l, "bad address false"), "not a numeric IPv4 or IPv6"));
+    wait_msg(w.ses, &l, "trackers http://127.0.0.1:1/announce");
+
+    /* save_state puts the script's table under plugins -> misc, and
+     * load_state gives it back. */
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(sw_session_save_state(w.ses, SW_SAVE_ALL, &buf, &len), 0);
+    assert_non_null(memmem(buf, len, "4:misc", 6));
+    assert_int_equal(sw_session_load_state(w.ses, buf, len, SW_SAVE_ALL), 0);
+    free(buf);
+    wait_msg(w.ses, &l, "loaded count=42 list3=x");
+
+    /* A peer that connects is banned by the script: a peer_ban alert. */
+    sw_session *other = pfx_session(0, SW_ALERT_CAT_ALL);
+    pfx_dir dir;
+    pfx_dir_make(&dir);
+    sw_torrent_handle h = pfx_add(other, w.t.ti, dir.path);
+    assert_true(pfx_wait_state(h, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(h, "127.0.0.1", pfx_port(w.ses)), 0);
+    wait_msg(w.ses, &l, "banning 127.0.0.1 incoming=true");
+    sw_alert *a = pfx_wait_alert(w.ses, SW_ALERT_PEER_BAN, 0, PFX_WAIT_MS);
+    assert_non_null(a);
+    assert_non_null(strstr(a->message, "testing bans"));
+    sw_alert_free(a);
+    assert_true(has_plugin(w.ses, "misc"));
+    sw_session_free(other);
+    pfx_dir_remove(&dir);
+    log_free(&l);
+    free(path);
+    solo_teardown(&w);
+}
+
 static void test_bad_files_refused(void **state)
 {
     (void)state;
@@ -518,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_memory_limit),
         cmocka_unit_test(test_sandbox),
         cmocka_unit_test(test_stale_view_raises),
+        cmocka_unit_test(test_state_peers_and_bans),
         cmocka_unit_test(test_bad_files_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
