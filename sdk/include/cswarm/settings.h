@@ -166,7 +166,8 @@ enum sw_proxy_type {
     INT(ACTIVE_LIMIT, active_limit, 500, SESSION,                                                  \
         "Most auto-managed torrents active at once, downloading or seeding.")                      \
     INT(ACTIVE_CHECKING, active_checking, 1, SESSION,                                              \
-        "Most torrents checking their files at once.")                                             \
+        "Most auto-managed torrents checking their files at once (a torrent that is not "          \
+        "auto-managed checks at once).")                                                           \
     BOOL(DONT_COUNT_SLOW_TORRENTS, dont_count_slow_torrents, true, SESSION,                        \
          "Torrents below inactive_down_rate/inactive_up_rate do not count against the active "     \
          "limits.")                                                                                \
