@@ -125,6 +125,25 @@ static int call_limited(lp_state *st, int nargs, int nresults)
     return -1;
 }
 
+int lp_invoke_ints(lp_state *st, int ref, lp_obj *self, int n, const lua_Integer *v, int nresults)
+{
+    if (st->dead || ref == LUA_NOREF)
+        return 1;
+    lua_State *L = st->L;
+    if (!lua_checkstack(L, n + nresults + 4)) {
+        lp_fail(st, "out of memory (Lua stack)");
+        return -1;
+    }
+    /* None of these pushes allocates (the stack has room, the function
+     * and view are in the registry), so no protected trampoline is
+     * needed: the hot message hooks take this path. */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    lp_obj_push(self);
+    for (int i = 0; i < n; i++)
+        lua_pushinteger(L, v[i]);
+    return call_limited(st, n + 1, nresults);
+}
+
 int lp_protected(lp_state *st, lua_CFunction fn, void *data, int nresults)
 {
     if (st->dead)

@@ -41,16 +41,17 @@ SW_PLUGIN_INIT3
     X(new_connection)                                                                              \
     X(on_piece_pass)                                                                               \
     X(on_piece_failed)                                                                             \
-    X(on_tick) X(on_pause) X(on_resume) X(on_files_checked) X(on_state) X(on_add_peer)             \
-        X(on_metadata)
+    X(on_tick)                                                                                     \
+    X(on_pause) X(on_resume) X(on_files_checked) X(on_state) X(on_add_peer) X(on_metadata)
 #define LP_PEER_HOOKS(X)                                                                           \
     X(on_disconnect)                                                                               \
     X(add_handshake)                                                                               \
     X(on_extension_handshake)                                                                      \
-    X(on_extended) X(on_choke) X(on_unchoke) X(on_interested) X(on_not_interested) X(on_have)      \
-        X(on_bitfield) X(on_have_all) X(on_have_none) X(on_allowed_fast) X(on_suggest)             \
-            X(on_request) X(on_cancel) X(on_reject) X(on_piece) X(on_unknown_message)              \
-                X(on_piece_pass) X(on_piece_failed) X(on_tick)
+    X(on_extended)                                                                                 \
+    X(on_choke) X(on_unchoke) X(on_interested) X(on_not_interested) X(on_have) X(on_bitfield)      \
+        X(on_have_all) X(on_have_none) X(on_allowed_fast) X(on_suggest) X(on_request) X(on_cancel) \
+            X(on_reject) X(on_piece) X(on_unknown_message) X(on_piece_pass) X(on_piece_failed)     \
+                X(on_tick)
 
 #define LP_ENUM_S_(n) LP_S_##n,
 #define LP_ENUM_T_(n) LP_T_##n,
@@ -114,6 +115,9 @@ typedef int (*lp_push_fn)(lua_State *L, void *data);
  * hook, or the state is dead; nothing pushed) or -1 after a Lua error,
  * which disabled the plugin (nothing pushed). */
 int lp_invoke(lp_state *st, int ref, lp_obj *self, lp_push_fn push, void *data, int nresults);
+/* The same for a hook whose arguments are self's view and n integers,
+ * without the protected trampoline (nothing pushed allocates). */
+int lp_invoke_ints(lp_state *st, int ref, lp_obj *self, int n, const lua_Integer *v, int nresults);
 /* Runs fn(L) in protected mode with data as a light userdata argument,
  * under the instruction limit; nresults as for lp_invoke. */
 int lp_protected(lp_state *st, lua_CFunction fn, void *data, int nresults);

@@ -65,19 +65,6 @@ void lp_obj_push(lp_obj *o)
 
 /* ---- argument pushers ---- */
 
-typedef struct ints {
-    int n;
-    lua_Integer v[3];
-} ints;
-
-static int push_ints(lua_State *L, void *data)
-{
-    const ints *a = data;
-    for (int i = 0; i < a->n; i++)
-        lua_pushinteger(L, a->v[i]);
-    return a->n;
-}
-
 typedef struct id_bytes {
     bool has_id;
     lua_Integer id;
@@ -113,13 +100,13 @@ static int claim(lp_state *st, int rc)
 
 static int call0(lp_obj *o, int ref)
 {
-    return claim(o->st, lp_invoke(o->st, ref, o, NULL, NULL, 1));
+    return claim(o->st, lp_invoke_ints(o->st, ref, o, 0, NULL, 1));
 }
 
 static int call_ints(lp_obj *o, int ref, int n, lua_Integer a, lua_Integer b, lua_Integer c)
 {
-    ints args = {n, {a, b, c}};
-    return claim(o->st, lp_invoke(o->st, ref, o, push_ints, &args, 1));
+    const lua_Integer v[3] = {a, b, c};
+    return claim(o->st, lp_invoke_ints(o->st, ref, o, n, v, 1));
 }
 
 /* ---- torrent level ---- */
