@@ -63,3 +63,21 @@ int sw_port_filter_access(const sw_port_filter *f, uint16_t port, uint32_t *flag
     *flags_out = sw__range_map_access(&f->ports, port_key(port));
     return 0;
 }
+
+int sw_port_filter_export(const sw_port_filter *f, sw_port_range **ranges_out, size_t *count_out)
+{
+    if (!f || !ranges_out || !count_out)
+        return SW_ERR_INVALID_ARG;
+    const sw_range_map *m = &f->ports;
+    sw_port_range *v = calloc(m->n, sizeof *v);
+    if (!v)
+        return SW_ERR_NOMEM;
+    for (size_t i = 0; i < m->n; i++) {
+        v[i].first = (uint16_t)m->v[i].start.lo;
+        v[i].last = (uint16_t)sw__range_map_end(m, i).lo;
+        v[i].flags = m->v[i].flags;
+    }
+    *ranges_out = v;
+    *count_out = m->n;
+    return 0;
+}

@@ -212,6 +212,18 @@ static void test_port_filter(void **state)
     assert_int_equal(sw_port_filter_access(p, 65535, &fl), 0);
     assert_int_equal(fl, 1);
     assert_int_equal(sw_port_filter_add_rule(p, 10, 9, 1), SW_ERR_INVALID_ARG);
+    sw_port_range *r = NULL;
+    size_t n = 0;
+    assert_int_equal(sw_port_filter_export(p, &r, &n), 0);
+    assert_int_equal(n, 5);
+    static const uint16_t want[5][3] = {
+        {0, 79, 1}, {80, 80, 0}, {81, 1023, 1}, {1024, 65534, 0}, {65535, 65535, 1}};
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(r[i].first, want[i][0]);
+        assert_int_equal(r[i].last, want[i][1]);
+        assert_int_equal(r[i].flags, want[i][2]);
+    }
+    free(r);
     sw_port_filter *c = NULL;
     assert_int_equal(sw_port_filter_clone(p, &c), 0);
     assert_int_equal(sw_port_filter_access(c, 25, &fl), 0);

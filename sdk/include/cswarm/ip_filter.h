@@ -105,6 +105,16 @@ SW_API int sw_port_filter_add_rule(sw_port_filter *f, uint16_t first, uint16_t l
                                    uint32_t flags);
 SW_API int sw_port_filter_access(const sw_port_filter *f, uint16_t port, uint32_t *flags_out);
 
+typedef struct sw_port_range {
+    uint16_t first, last; /* inclusive */
+    uint32_t flags;
+} sw_port_range;
+
+/* The filter as the fewest ranges covering 0..65535 in ascending order;
+ * *ranges_out is malloc'd (free() it). */
+SW_API int sw_port_filter_export(const sw_port_filter *f, sw_port_range **ranges_out,
+                                 size_t *count_out);
+
 /* ---- the session's filters ---- */
 
 /* Replaces the session's IP filter with a copy of f (NULL: allow every
