@@ -261,7 +261,15 @@ void sw__peer_env_accept(sw_peer_env *env, sw_stream *s)
     int limit = SW_ENV_INT(env, CONNECTIONS_LIMIT);
     bool enabled = s->type == SW_SOCKET_UTP ? SW_ENV_BOOL(env, ENABLE_INCOMING_UTP)
                                             : SW_ENV_BOOL(env, ENABLE_INCOMING_TCP);
-    if (!enabled || (limit >= 0 && env->num_conns >= limit)) {
+    if (!enabled) {
+        /* As libtorrent does, a refused transport is a blocked peer. */
+        sw__peer_filter_emit(env, NULL, &s->remote, s->type,
+                             s->type == SW_SOCKET_UTP ? SW_BLOCKED_UTP_DISABLED
+                                                      : SW_BLOCKED_TCP_DISABLED);
+        sw__stream_close(s, NULL);
+        return;
+    }
+    if (limit >= 0 && env->num_conns >= limit) {
         sw__stream_close(s, NULL);
         return;
     }

@@ -60,6 +60,22 @@ static const char *event_text(sw_alert_type type)
     }
 }
 
+static const char *blocked_reason_text(int reason)
+{
+    switch (reason) {
+    case SW_BLOCKED_IP_FILTER:
+        return "IP filter";
+    case SW_BLOCKED_PORT_FILTER:
+        return "port filter";
+    case SW_BLOCKED_UTP_DISABLED:
+        return "incoming uTP disabled";
+    case SW_BLOCKED_TCP_DISABLED:
+        return "incoming TCP disabled";
+    default:
+        return "refused";
+    }
+}
+
 void sw__session_peer_event(void *ctx, const sw_peer_event *ev)
 {
     sw_session *ses = ctx;
@@ -83,8 +99,7 @@ void sw__session_peer_event(void *ctx, const sw_peer_event *ev)
     if (ev->type == SW_ALERT_PEER_BLOCKED) {
         a->payload.peer.reason = ev->reason;
         a->payload.peer.socket_type = ev->socket_type;
-        sw__alert_set_message(a, "peer %s: blocked (%s)", ep,
-                              ev->reason == SW_BLOCKED_PORT_FILTER ? "port filter" : "IP filter");
+        sw__alert_set_message(a, "peer %s: blocked (%s)", ep, blocked_reason_text(ev->reason));
         sw__session_post_alert(ses, a);
         return;
     }

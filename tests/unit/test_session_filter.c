@@ -340,6 +340,31 @@ static void test_port_filter(void **state)
     world_free(&w);
 }
 
+/* An incoming connection over a transport that is off is a blocked peer
+ * too (reason tcp_disabled), as in libtorrent. */
+static void test_disabled_transport_blocked(void **state)
+{
+    (void)state;
+    world w;
+    world_make(&w, 128 * 1024, 18);
+    sw_session *S = seeder_session(), *D = downloader_session();
+    set_bool(S, SW_SET_ENABLE_INCOMING_TCP, false);
+    set_bool(D, SW_SET_ENABLE_OUTGOING_UTP, false);
+    sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
+    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, true);
+    assert_true(pfx_wait_state(hd, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.1", pfx_port(S)), 0);
+    seen ss = {0};
+    watch(S, "127.0.0.1", PFX_WAIT_MS, true, &ss);
+    assert_int_equal(ss.blocked, 1);
+    assert_int_equal(ss.last_reason, SW_BLOCKED_TCP_DISABLED);
+    assert_int_equal(status(hd).total_payload_download, 0);
+    sw_session_free(D);
+    sw_session_free(S);
+    world_free(&w);
+}
+
 /* Peers from a tracker go through the same filter: D blocks 127.0.0.1,
  * learns S from opentracker, and never lists or dials it; S, which learned
  * D the same way, is refused at D's accept. */
@@ -462,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_new_filter_drops_connection),
         cmocka_unit_test(test_port_filter),
         cmocka_unit_test(test_tracker_peers_blocked),
+        cmocka_unit_test(test_disabled_transport_blocked),
         cmocka_unit_test(test_max_connections_and_uploads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
