@@ -197,8 +197,10 @@ static int s_added(void *ctx, sw_plugin_session *s)
 {
     lp_state *st = ctx;
     st->s = s;
-    lp_invoke(st, st->sref[LP_S_added], NULL, NULL, NULL, 0);
-    return SW_OK;
+    /* A failing added hook fails the load itself (the plugin_error alert,
+     * posted first, has the script's file:line). */
+    return lp_invoke(st, st->sref[LP_S_added], NULL, NULL, NULL, 0) < 0 ? SW_ERR_PLUGIN_FAILED
+                                                                        : SW_OK;
 }
 
 static void state_free(lp_state *st)

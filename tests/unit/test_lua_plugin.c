@@ -579,6 +579,15 @@ static void test_bad_files_refused(void **state)
         expect_refused(w.ses, path, SW_ERR_PLUGIN_INIT, cases[i].needle);
         free(path);
     }
+    /* An error in session.added fails the load; the alert has the line. */
+    char *added = write_script(&w.scripts, "added_fails.lua",
+                               "return { session = { added = function()\n"
+                               "  error('cannot start')\n"
+                               "end } }\n");
+    pfx_drain(w.ses);
+    expect_refused(w.ses, added, SW_ERR_PLUGIN_INIT, "its added hook failed");
+    expect_disabled(w.ses, "added_fails disabled: added_fails.lua:2: cannot start", added);
+    free(added);
     /* Two plugins of one name: the second is refused. */
     char *one = write_script(&w.scripts, "one.lua", "return { name = 'twin' }\n");
     char *two = write_script(&w.scripts, "two.lua", "return { name = 'twin' }\n");
