@@ -1,11 +1,12 @@
 /* Queuing and auto-managed torrents through the public API, on loopback:
- * queue positions and their moves, the queue starting the next download
+ * queue positions and their moves; the queue starting the next download
  * when one finishes (active_downloads = 1, three torrents fed by a seeding
- * session), a seed that met its share ratio giving its slot to one that has
- * not, slow torrents not counted with dont_count_slow_torrents, checks of
- * auto-managed torrents one at a time (active_checking); also the
- * session state round-trip of every setting, and a new announce (with the
- * new port) when the listen port changes through the settings. */
+ * session); a seed that met its share ratio or seed time giving its slot to
+ * one that has not; pausing an auto-managed torrent by hand; slow torrents
+ * not counted with dont_count_slow_torrents; checks of auto-managed
+ * torrents one at a time (active_checking); the session state round-trip of
+ * every setting; and a new announce (with the new port) when the listen port
+ * changes through the settings. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -422,6 +423,46 @@ static void test_seed_ratio_limit_pauses_seed(void **state)
     tmpdir_remove(&src);
 }
 
+static void one_seed_short_time(sw_settings *s)
+{
+    sw_settings_set_int(s, SW_SET_ACTIVE_SEEDS, 1);
+    sw_settings_set_int(s, SW_SET_SEED_TIME_LIMIT, 1);
+    sw_settings_set_bool(s, SW_SET_DONT_COUNT_SLOW_TORRENTS, false);
+}
+
+static void test_seed_time_limit_rotates_seeds(void **state)
+{
+    (void)state;
+    tmpdir src;
+    tmpdir_make(&src);
+    sw_session *ses = new_session(one_seed_short_time, false);
+    sw_torrent_info *ta = make_torrent(src.path, "a.bin", 61, NULL);
+    sw_torrent_info *tb = make_torrent(src.path, "b.bin", 62, NULL);
+    sw_torrent_handle a = add(ses, ta, src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, NULL);
+    assert_true(wait_state(a, SW_TORRENT_SEEDING, WAIT_MS));
+    assert_true(wait_paused(a, false, WAIT_MS));
+    sw_torrent_handle b = add(ses, tb, src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, NULL);
+    assert_true(wait_state(b, SW_TORRENT_SEEDING, WAIT_MS));
+    /* After a second of seeding a has met seed_time_limit: b, which has
+     * not, takes the one slot. */
+    assert_true(wait_paused(b, false, WAIT_MS));
+    assert_true(wait_paused(a, true, WAIT_MS));
+    assert_true(status_of(a).finished_seconds >= 1);
+    /* Pausing an auto-managed torrent by hand lasts only until the queue
+     * decides again: b has the slot, so it is started again. */
+    assert_int_equal(sw_torrent_pause(b), 0);
+    assert_true(wait_paused(b, false, WAIT_MS));
+    /* Not auto-managed any more, a pause stays. */
+    assert_int_equal(sw_torrent_auto_managed(b, false), 0);
+    assert_int_equal(sw_torrent_pause(b), 0);
+    assert_true(wait_paused(a, false, WAIT_MS)); /* the slot is a's again */
+    assert_true(status_of(b).paused);
+    sw_session_free(ses);
+    sw_torrent_info_unref(ta);
+    sw_torrent_info_unref(tb);
+    tmpdir_remove(&src);
+}
+
 /* ---- slow torrents ---- */
 
 static void slow_not_counted(sw_settings *s)
@@ -807,6 +848,7 @@ int main(void)
         cmocka_unit_test(test_queue_positions),
         cmocka_unit_test(test_queue_starts_next_when_one_finishes),
         cmocka_unit_test(test_seed_ratio_limit_pauses_seed),
+        cmocka_unit_test(test_seed_time_limit_rotates_seeds),
         cmocka_unit_test(test_inactive_torrents_not_counted),
         cmocka_unit_test(test_active_checking),
         cmocka_unit_test(test_save_load_state_covers_every_setting),
