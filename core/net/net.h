@@ -135,6 +135,10 @@ int sw__stream_utp_connect(sw_utp_ctx *ctx, const sw_endpoint *to, const sw_endp
 /* Wraps a connected socket (an accepted one) as a stream; the stream owns
  * sock from now on. */
 int sw__stream_utp_wrap(sw_utp_socket *sock, const sw_endpoint *local, sw_stream **s_out);
+/* The remote is known to read datagrams of any size (it is cswarm): over a
+ * loopback uTP stream, send it large ones (far fewer packets per byte).
+ * Does nothing for other streams. */
+void sw__stream_utp_remote_reads_large(sw_stream *s);
 
 /* ---- listen sockets (listen.c) ---- */
 

@@ -187,6 +187,9 @@ static bool on_handshake_done(sw_peer_conn *pc)
     unsigned ours = SW_WIRE_FEATURE_EXTENSION | SW_WIRE_FEATURE_FAST;
     pc->features = ours & sw__wire_reserved_features(hs->reserved);
     sw__peer_id_client_name(&pc->peer_id, pc->client, sizeof pc->client);
+    /* cswarm reads datagrams of any size (its peer ids start "-SW"). */
+    if (pc->stream && memcmp(pc->peer_id.v, "-SW", 3) == 0)
+        sw__stream_utp_remote_reads_large(pc->stream);
     pc->state = SW_PEER_ACTIVE;
     pc->connected_ms = env->now_ms;
     if (pc->entry)

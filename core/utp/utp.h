@@ -210,6 +210,14 @@ void sw__utp_close(sw_utp_socket *s, sw_utp_close_cb cb);
  * drop hard. */
 void sw__utp_abort(sw_utp_socket *s, sw_utp_close_cb cb);
 
+/* Raises the datagram size s sends from now on to `size` (clamped to what
+ * a UDP datagram holds) if the remote is a loopback address, whose link
+ * takes 64 KiB datagrams, and size is larger than the current one. Only for
+ * a remote known to read large datagrams (another cswarm): many uTP
+ * implementations read at most about 1500 bytes. Packets already made keep
+ * their size. */
+void sw__utp_socket_raise_loopback_packet_size(sw_utp_socket *s, uint32_t size);
+
 void *sw__utp_socket_data(const sw_utp_socket *s);
 void sw__utp_socket_set_data(sw_utp_socket *s, void *data);
 const sw_endpoint *sw__utp_socket_remote(const sw_utp_socket *s);

@@ -262,6 +262,10 @@ static void send_data(sw_utp_socket *s)
                 return;
             }
             uint32_t size = (uint32_t)(avail < s->max_payload ? avail : s->max_payload);
+            /* A partial packet made before the packet size was raised
+             * holds less. */
+            if (s->partial && size > s->partial->capacity)
+                size = s->partial->capacity;
             if (!can_send(s, size) || !out_reserve(s))
                 return;
             utp_out_pkt *p = s->partial ? s->partial : new_packet(s->max_payload);

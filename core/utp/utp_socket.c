@@ -467,6 +467,16 @@ void sw__utp_abort(sw_utp_socket *s, sw_utp_close_cb cb)
     sw__utp_close(s, cb);
 }
 
+void sw__utp_socket_raise_loopback_packet_size(sw_utp_socket *s, uint32_t size)
+{
+    if (size > UTP_MAX_PACKET_SIZE)
+        size = UTP_MAX_PACKET_SIZE;
+    if (!is_loopback(&s->remote) || size <= s->packet_size)
+        return;
+    s->packet_size = size;
+    s->max_payload = size - SW_UTP_HEADER_SIZE;
+}
+
 void *sw__utp_socket_data(const sw_utp_socket *s)
 {
     return s->data;
