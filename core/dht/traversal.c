@@ -268,15 +268,23 @@ static void step(sw_dht_traversal *t)
         return;
     bool enforce = t->dht->set.enforce_node_id;
     int alive = 0;
+    int asked = 0;     /* queries in flight inside the window */
     bool more = false; /* candidates left inside the window */
     bool slow = false; /* late answers still due from inside the window */
-    for (size_t i = 0; i < t->n && alive < SW_DHT_K; i++) {
+    /* The window is the k closest candidates that answered or are being
+     * asked: a node beyond it is asked only once one inside fails, not
+     * while the closer ones may still answer (every such query would be
+     * one more message for nothing when they do). */
+    for (size_t i = 0; i < t->n && alive + asked < SW_DHT_K; i++) {
         sw_dht_trav_node *n = t->nodes[i];
         switch (n->state) {
         case SW_TRAV_ALIVE:
             /* BEP 42: nodes with a wrong id do not end a lookup. */
             if (!enforce || n->id_ok)
                 alive++;
+            break;
+        case SW_TRAV_PENDING:
+            asked++;
             break;
         case SW_TRAV_NEW:
             if (t->pending < branching(t))
