@@ -118,8 +118,11 @@ static int call_limited(lp_state *st, int nargs, int nresults)
     if (rc == LUA_ERRMEM)
         snprintf(buf, sizeof buf, "%s: out of memory (lua_memory_limit %zu bytes)", st->path,
                  st->memory_limit);
-    else
-        snprintf(buf, sizeof buf, "%s", msg ? msg : "error object is not a string");
+    else if (msg)
+        snprintf(buf, sizeof buf, "%s", msg);
+    else /* error(value) with a table or nil: no location either */
+        snprintf(buf, sizeof buf, "%s: a hook raised a %s value (no message)", st->path,
+                 luaL_typename(L, -1));
     lua_pop(L, 1);
     lp_fail(st, buf);
     return -1;

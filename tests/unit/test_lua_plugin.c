@@ -105,13 +105,14 @@ static const char *log_find(const msg_log *l, const char *needle)
     return NULL;
 }
 
-/* Pops plugin alerts into l until one contains needle; returns it. */
-static const char *wait_msg(sw_session *ses, msg_log *l, const char *needle)
+/* Pops alerts of type into l until one contains needle; returns it. */
+static const char *wait_type_msg(sw_session *ses, msg_log *l, sw_alert_type type,
+                                 const char *needle)
 {
     const char *found = log_find(l, needle);
     uint64_t deadline = pfx_now_ms() + PFX_WAIT_MS;
     while (!found && pfx_now_ms() < deadline) {
-        sw_alert *a = pfx_wait_alert(ses, SW_ALERT_PLUGIN_ALERT, 0, 500);
+        sw_alert *a = pfx_wait_alert(ses, type, 0, 500);
         if (!a)
             continue;
         if (l->n < MAX_MSGS)
@@ -123,9 +124,15 @@ static const char *wait_msg(sw_session *ses, msg_log *l, const char *needle)
     if (!found) {
         for (int i = 0; i < l->n && i < 60; i++)
             fprintf(stderr, "  [%d] %s\n", i, l->v[i]);
-        fail_msg("no plugin alert with \"%s\"", needle);
+        fail_msg("no alert with \"%s\"", needle);
     }
     return found;
+}
+
+/* The same for plugin_alert alerts (sw.alert, t:alert). */
+static const char *wait_msg(sw_session *ses, msg_log *l, const char *needle)
+{
+    return wait_type_msg(ses, l, SW_ALERT_PLUGIN_ALERT, needle);
 }
 
 /* Waits for a plugin_error alert and checks its message and path. */
@@ -307,6 +314,50 @@ static void test_hooks_on_a_transfer(void **state)
     pfx_dir_remove(&seed_dir);
     pfx_dir_remove(&leech_dir);
     pfx_dir_remove(&scripts);
+    fx_torrent_free(&t);
+}
+
+/* The example plugins of sdk/examples/lua load and work together on a
+ * transfer (no C plugins): hello's extension messages cross both ways. */
+static void test_example_plugins(void **state)
+{
+    (void)state;
+    static const char *const examples[] = {"hello_plugin.lua", "wire_stats_plugin.lua",
+                                           "ut_pex_plugin.lua"};
+    fx_torrent t;
+    assert_int_equal(fx_make_torrent(&t, "examples", files, 2, 32768, 12, false), 0);
+    pfx_dir seed_dir, leech_dir;
+    pfx_dir_make(&seed_dir);
+    pfx_dir_make(&leech_dir);
+    pfx_write_data(&t, seed_dir.path);
+    sw_session *seeder = pfx_session(0, SW_ALERT_CAT_ALL);
+    sw_session *leecher = pfx_session(0, SW_ALERT_CAT_ALL);
+    for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/../../sdk/examples/lua/%s", SW_TEST_DATA_DIR, examples[i]);
+        load_ok(seeder, path);
+        load_ok(leecher, path);
+    }
+    sw_torrent_handle hs = pfx_add(seeder, t.ti, seed_dir.path);
+    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    sw_torrent_handle hl = pfx_add(leecher, t.ti, leech_dir.path);
+    assert_true(pfx_wait_state(hl, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", pfx_port(seeder)), 0);
+    assert_true(pfx_wait_finished(hl, PFX_WAIT_MS));
+    assert_true(pfx_data_equals(&t, leech_dir.path));
+    msg_log sl = {0}, ll = {0};
+    wait_type_msg(seeder, &sl, SW_ALERT_LOG, "[hello] 127.0.0.1 says hello");
+    wait_type_msg(leecher, &ll, SW_ALERT_LOG, "[hello] 127.0.0.1 says hello");
+    char *names = NULL;
+    assert_int_equal(sw_session_plugin_names(leecher, &names), 0);
+    assert_string_equal(names, "hello,wire_stats,ut_pex_lua");
+    free(names);
+    sw_session_free(leecher);
+    sw_session_free(seeder);
+    log_free(&sl);
+    log_free(&ll);
+    pfx_dir_remove(&seed_dir);
+    pfx_dir_remove(&leech_dir);
     fx_torrent_free(&t);
 }
 
@@ -608,6 +659,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hooks_on_a_transfer),
+        cmocka_unit_test(test_example_plugins),
         cmocka_unit_test(test_runtime_error_disables_only_that_plugin),
         cmocka_unit_test(test_runaway_hook_is_stopped),
         cmocka_unit_test(test_memory_limit),
