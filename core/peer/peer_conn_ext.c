@@ -34,7 +34,9 @@ void sw__peer_send_ext_handshake(sw_peer_conn *pc)
         hs.has_reqq = true;
         hs.reqq = (uint32_t)reqq;
     }
-    if (pc->swarm->finished) {
+    /* A super seeder says it has nothing; upload_only on top would make the
+     * peer drop it as having nothing to offer. */
+    if (sw__swarm_upload_only(pc->swarm) && !pc->swarm->super_seeding) {
         hs.has_upload_only = true;
         hs.upload_only = true;
     }
@@ -109,7 +111,7 @@ static void on_ext_handshake(sw_peer_conn *pc, const uint8_t *data, size_t len)
     if (env->ext && env->ext->on_handshake && env->ext->on_handshake(env->ext_ctx, pc, root) < 0)
         sw__peer_conn_close(pc, SW_ERR_PROTOCOL, "extension handshake");
     sw_bdoc_free(doc);
-    if (pc->state == SW_PEER_ACTIVE && pc->upload_only && pc->swarm->finished)
+    if (pc->state == SW_PEER_ACTIVE && pc->upload_only && sw__swarm_upload_only(pc->swarm))
         sw__peer_conn_close(pc, 0, "both seeds");
 }
 

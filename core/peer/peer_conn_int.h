@@ -138,6 +138,12 @@ struct sw_peer_conn {
     const char *close_op;
     bool freed_stream;
     void *plugins; /* plugin state (core/session), NULL if none */
+
+    /* super seeding (super_seed.c): pieces shown to it (no bits when it was
+     * greeted as by a plain seed) and the one it was shown last (-1) */
+    sw_bitfield ss_revealed;
+    int ss_piece;
+    bool ss_counted; /* ss_piece is counted in the swarm's ss_shown */
 };
 
 /* peer_conn.c */
@@ -215,6 +221,18 @@ void sw__peer_drop_requests(sw_peer_conn *pc);
 /* peer_conn_ext.c */
 void sw__peer_send_ext_handshake(sw_peer_conn *pc);
 void sw__peer_on_extended(sw_peer_conn *pc, const sw_wire_msg *m);
+
+/* super_seed.c */
+/* Greets pc as a super seeder (have_none and one HAVE); false when the swarm
+ * is not super seeding and pc gets the plain greeting. */
+bool sw__super_seed_greet(sw_peer_conn *pc);
+/* Whether pc may be served piece (it was shown the piece, or it is not
+ * under super seeding). */
+bool sw__super_seed_allows(const sw_peer_conn *pc, uint32_t piece);
+/* pc announced piece (after its set was updated). */
+void sw__super_seed_on_have(sw_peer_conn *pc, uint32_t piece);
+/* pc is closing: drops its super-seeding state. */
+void sw__super_seed_conn_closed(sw_peer_conn *pc);
 
 /* swarm.c */
 /* Finds or adds the peer-list entry for ep. */

@@ -118,12 +118,14 @@ static void on_have(sw_peer_conn *pc, uint32_t index)
             sw__picker_inc_have(sw->picker, (int)index);
         }
     }
+    if (sw->super_seeding)
+        sw__super_seed_on_have(pc, index);
     if (!pc->am_interested && sw__picker_is_wanted(sw->picker, (int)index) &&
         !sw->cfg.upload_mode) {
         pc->am_interested = true;
         sw__peer_send_simple(pc, SW_WIRE_ID_INTERESTED);
     }
-    if (pc->avail_seed && sw->finished)
+    if (pc->avail_seed && sw__swarm_upload_only(sw))
         sw__peer_conn_close(pc, 0, "both seeds");
 }
 
@@ -221,7 +223,7 @@ static void on_bitfield(sw_peer_conn *pc, const sw_wire_msg *m)
         return;
     }
     set_changed(pc);
-    if (pc->avail_seed && pc->swarm->finished)
+    if (pc->avail_seed && sw__swarm_upload_only(pc->swarm))
         sw__peer_conn_close(pc, 0, "both seeds");
 }
 
@@ -233,7 +235,7 @@ static void on_have_all(sw_peer_conn *pc, bool all)
     else
         sw__bitfield_clear_all(&pc->have);
     set_changed(pc);
-    if (pc->avail_seed && pc->swarm->finished)
+    if (pc->avail_seed && sw__swarm_upload_only(pc->swarm))
         sw__peer_conn_close(pc, 0, "both seeds");
 }
 

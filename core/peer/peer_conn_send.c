@@ -273,6 +273,8 @@ void sw__peer_send_handshake(sw_peer_conn *pc)
 static void send_have_set(sw_peer_conn *pc)
 {
     sw_swarm *sw = pc->swarm;
+    if (sw->super_seeding && sw__super_seed_greet(pc))
+        return;
     uint32_t have = sw__bitfield_count(&sw->have);
     bool fast = (pc->features & SW_WIRE_FEATURE_FAST) != 0;
     if (fast && sw->num_pieces > 0 && have == (uint32_t)sw->num_pieces) {

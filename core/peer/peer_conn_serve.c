@@ -44,7 +44,8 @@ static void refuse(sw_peer_conn *pc, const sw_wire_msg *m)
 void sw__peer_on_request(sw_peer_conn *pc, const sw_wire_msg *m)
 {
     sw_swarm *sw = pc->swarm;
-    if (!sw__bitfield_get(&sw->have, m->index) || sw->checking) {
+    if (!sw__bitfield_get(&sw->have, m->index) || sw->checking ||
+        !sw__super_seed_allows(pc, m->index)) {
         refuse(pc, m);
         return;
     }

@@ -94,6 +94,7 @@ void sw__swarm_free(sw_swarm *sw)
     sw__bitfield_free(&sw->have);
     sw__bitfield_free(&sw->verified);
     sw__bitfield_free(&sw->verifying);
+    free(sw->ss_shown);
     sw__disk_storage_unref(sw->storage);
     sw_torrent_info_unref(sw->ti);
     memset(sw, 0, sizeof *sw);
@@ -137,6 +138,7 @@ int sw__swarm_reset(sw_swarm *sw)
 {
     close_all(sw, SW_ERR_ABORTED, "recheck");
     sw__swarm_set_seed_mode(sw, false);
+    sw__swarm_set_super_seeding(sw, false); /* not a seed any more */
     sw_picker *p;
     uint64_t seed = uv_hrtime() ^ (uintptr_t)sw;
     int rc = sw__picker_new(sw->num_pieces, sw_torrent_info_piece_length(sw->ti),
@@ -278,9 +280,14 @@ int sw__swarm_set_priorities(sw_swarm *sw, const uint8_t *prio)
     return rc;
 }
 
+bool sw__swarm_upload_only(const sw_swarm *sw)
+{
+    return sw->finished && !sw->cfg.share_mode;
+}
+
 void sw__swarm_disconnect_seeds(sw_swarm *sw)
 {
-    if (!sw->finished)
+    if (!sw__swarm_upload_only(sw))
         return;
     sw_peer_conn *pc = sw->conns;
     while (pc) {
@@ -333,7 +340,11 @@ static void piece_passed(sw_swarm *sw, int piece)
     for (sw_peer_conn *pc = sw->conns; pc; pc = pc->next) {
         if (pc->state != SW_PEER_ACTIVE)
             continue;
-        if (!sw__bitfield_get(&pc->have, (uint32_t)piece) && !pc->avail_seed)
+        /* A peer that says it has the piece hears of it too (unless
+         * send_redundant_have is off): a super seeder learns this way
+         * that what it showed us was passed on. */
+        if (!pc->avail_seed && (!sw__bitfield_get(&pc->have, (uint32_t)piece) ||
+                                SW_ENV_BOOL(sw->env, SEND_REDUNDANT_HAVE)))
             sw__peer_send_have(pc, (uint32_t)piece);
     }
     if (sw->ops->piece_passed)
@@ -421,6 +432,7 @@ void sw__swarm_block_written(sw_swarm *sw, sw_picker_block b, int error, sw_disk
 
 void sw__swarm_conn_closed(sw_swarm *sw, sw_peer_conn *pc)
 {
+    sw__super_seed_conn_closed(pc);
     if (!sw->checking && sw->picker) {
         sw__peer_uncount(pc);
         if (pc->entry)
@@ -480,7 +492,7 @@ static void connect_some(sw_swarm *sw, int budget)
         sw_peer_entry *e = sw__peer_list_candidate(&sw->peers, env->now_ms, max_fail);
         if (!e)
             return;
-        if (sw->finished && e->seed)
+        if (sw__swarm_upload_only(sw) && e->seed)
             continue; /* nothing to trade with a seed */
         sw__peer_conn_connect(sw, e);
     }

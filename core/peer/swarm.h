@@ -274,6 +274,9 @@ typedef struct sw_swarm_config {
     int download_limit;
     bool sequential;
     bool upload_mode; /* request nothing */
+    /* Share mode: finished most of the time by design, yet it keeps trading
+     * with seeds and never says upload_only. */
+    bool share_mode;
     /* Not subject to the IP and port filters (added without
      * SW_ADD_APPLY_IP_FILTER). */
     bool ip_filter_exempt;
@@ -319,6 +322,12 @@ struct sw_swarm {
      * read (swarm_metadata.c). */
     struct sw_piece_hold *holds;
     int num_holds, cap_holds;
+
+    /* Super seeding (super_seed.c): per piece, the peers it is shown to
+     * that do not have it yet. */
+    bool super_seeding;
+    uint16_t *ss_shown;
+    uint32_t ss_rand;
 };
 
 /* ---- filters and the bandwidth queue (peer_filter.c, bandwidth.c) ---- */
@@ -377,6 +386,15 @@ void sw__swarm_update_finished(sw_swarm *sw);
 int sw__swarm_add_peer(sw_swarm *sw, const sw_endpoint *ep, uint8_t source, bool connect_now);
 /* Drops connections to peers that ask nothing of each other (both seeds). */
 void sw__swarm_disconnect_seeds(sw_swarm *sw);
+/* We want nothing from peers (finished, and not in share mode): seeds and
+ * upload-only peers are of no use, and we say upload_only. */
+bool sw__swarm_upload_only(const sw_swarm *sw);
+
+/* Super seeding (BEP 16, super_seed.c). On: only for a seed
+ * (SW_ERR_NOT_READY otherwise); peers greeted from now on see one piece at a
+ * time. Off: every peer is shown the rest. */
+int sw__swarm_set_super_seeding(sw_swarm *sw, bool on);
+bool sw__swarm_super_seeding(const sw_swarm *sw);
 
 /* Counts for status. */
 typedef struct sw_swarm_counts {

@@ -19,6 +19,7 @@
 #include "peer/peer.h"
 #include "session_index.h"
 #include "session_queue.h"
+#include "torrent_modes.h"
 
 /* ---- commands ---- */
 
@@ -112,6 +113,7 @@ struct sw_torrent {
     struct sw_plugin_attach *plugins;     /* plugin contexts (plugin_int.h) */
     struct sw_plugin_trackers *plugin_trackers; /* plugins' view of the trackers */
     struct sw_torrent_tracking *tracking; /* announcing (torrent_trackers.c); NULL if none */
+    sw_torrent_modes modes; /* share mode, super seeding, upload mode on a full disk */
     sw_queue_link queue; /* its place in the download queue (session_queue.h) */
 };
 

@@ -169,6 +169,8 @@ static void on_finished(void *owner)
 static void on_disk_error(void *owner, int error, sw_disk_op op, int file)
 {
     sw_torrent *t = owner;
+    if (sw__torrent_modes_disk_error(t, error, op, file))
+        return; /* a full disk: upload mode, not an error */
     sw__torrent_set_error(t, error, sw__disk_op_name(op), file);
 }
 
@@ -251,6 +253,7 @@ static void on_checked(sw_disk_result *res, void *user)
         post_simple(t, SW_ALERT_TORRENT_FINISHED, "finished");
     }
     sw__torrent_update_active(t);
+    sw__torrent_modes_update(t);
 }
 
 void sw__torrent_start_check(sw_torrent *t, bool use_resume)
@@ -421,6 +424,7 @@ int sw__torrent_new(sw_session *ses, const sw_add_torrent_params *p, sw_torrent 
         sw__torrent_load_resume_peers(t, t->resume, t->resume_len);
     sw__torrent_compute_padding(t);
     sw__torrent_apply_file_priorities(t);
+    sw__torrent_modes_init(t, p);
     t->id = ses->next_torrent_id++;
     t->state = SW_TORRENT_QUEUED_FOR_CHECKING;
     sw__session_link(ses, t);
@@ -431,6 +435,7 @@ int sw__torrent_new(sw_session *ses, const sw_add_torrent_params *p, sw_torrent 
         t->completed_time = t->added_time;
         finished_state(t);
         sw__torrent_update_active(t);
+        sw__torrent_modes_update(t);
     } else {
         t->seed_mode = false;
         sw__torrent_start_check(t, true);
@@ -552,4 +557,5 @@ void sw__torrent_tick(sw_torrent *t, uint64_t dt_ms)
     }
     if (t->state == SW_TORRENT_CHECKING_FILES || t->state == SW_TORRENT_CHECKING_RESUME_DATA)
         t->state_dirty = true;
+    sw__torrent_modes_tick(t);
 }

@@ -33,6 +33,7 @@ void sw__torrent_status(sw_torrent *t, sw_torrent_status *st)
     st->sequential_download = t->sequential;
     st->upload_mode = t->upload_mode;
     st->seed_mode = t->seed_mode && t->swarm.seed_mode;
+    sw__torrent_modes_status(t, st);
     st->is_finished = t->state == SW_TORRENT_FINISHED || t->state == SW_TORRENT_SEEDING;
     st->is_seeding = t->state == SW_TORRENT_SEEDING;
     st->has_metadata = t->ti != NULL;

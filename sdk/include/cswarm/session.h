@@ -126,7 +126,10 @@ enum sw_add_torrent_flags {
     SW_ADD_OVERRIDE_RESUME_DATA = 1u << 1,
     /* Request nothing; only upload. */
     SW_ADD_UPLOAD_MODE = 1u << 2,
-    SW_ADD_SHARE_MODE = 1u << 3,      /* accepted, not implemented */
+    /* Fetch only pieces that enough connected peers lack, while the upload
+     * keeps share_mode_target times ahead of the download (never a normal
+     * download: the torrent stays finished). */
+    SW_ADD_SHARE_MODE = 1u << 3,
     /* Subject to the session's IP and port filters (ip_filter.h); without
      * it the torrent is exempt. */
     SW_ADD_APPLY_IP_FILTER = 1u << 4,
@@ -142,7 +145,8 @@ enum sw_add_torrent_flags {
     SW_ADD_MERGE_RESUME_TRACKERS = 1u << 8, /* accepted (no trackers yet) */
     /* Include the torrent in post_torrent_updates. */
     SW_ADD_UPDATE_SUBSCRIBE = 1u << 9,
-    SW_ADD_SUPER_SEEDING = 1u << 10, /* accepted, not implemented */
+    /* Super seeding (BEP 16) once the torrent is a seed. */
+    SW_ADD_SUPER_SEEDING = 1u << 10,
     SW_ADD_SEQUENTIAL_DOWNLOAD = 1u << 11,
     /* Use the save path stored in the resume data. */
     SW_ADD_USE_RESUME_SAVE_PATH = 1u << 12,

@@ -307,6 +307,8 @@ enum sw_proxy_type {
     INT(OPTIMISTIC_DISK_RETRY, optimistic_disk_retry, 600, SESSION,                                \
         "Seconds after a disk-full write error before an auto-managed torrent leaves upload "     \
         "mode to try writing again.")                                                              \
+    BOOL(SEND_REDUNDANT_HAVE, send_redundant_have, true, SESSION,                                  \
+         "Announce a new piece even to peers that say they have it (super seeders rely on it).") \
     BOOL(IGNORE_LIMITS_ON_LOCAL_NETWORK, ignore_limits_on_local_network, true, SESSION,            \
          "Peers on the local network (loopback, private and link-local addresses) are not "        \
          "held to the rate limits.")                                                               \

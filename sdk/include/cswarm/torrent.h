@@ -106,6 +106,8 @@ typedef struct sw_torrent_status {
     int max_uploads, max_connections, upload_limit, download_limit; /* -1 = none */
     int64_t added_time, completed_time; /* Unix seconds; 0 if never completed */
     int64_t active_seconds, seeding_seconds, finished_seconds;
+    bool share_mode;    /* fetching only pieces worth passing on */
+    bool super_seeding; /* BEP 16 super seeding now (only while a seed) */
     int queue_position; /* in the download queue (0 = front); -1 once finished */
     int seed_rank;      /* libtorrent's seed_rank: higher seeds first; 0 unless finished */
     uint64_t reserved[8];
@@ -209,7 +211,18 @@ SW_API int sw_torrent_upload_limit(sw_torrent_handle h, int *bytes_per_second_ou
 SW_API int sw_torrent_download_limit(sw_torrent_handle h, int *bytes_per_second_out);
 SW_API int sw_torrent_max_uploads(sw_torrent_handle h, int *max_out);
 SW_API int sw_torrent_max_connections(sw_torrent_handle h, int *max_out);
+/* Upload mode: request nothing, keep serving. A write failing for lack of
+ * disk space enters it too (with a file_error alert); an auto-managed
+ * torrent then leaves it after optimistic_disk_retry seconds to try again. */
 SW_API int sw_torrent_set_upload_mode(sw_torrent_handle h, bool upload_mode);
+/* Super seeding (BEP 16): peers see one piece at a time, each piece going
+ * to one peer first (see strict_super_seeding). Takes effect while the
+ * torrent is a seed and ends when it stops being one. */
+SW_API int sw_torrent_super_seeding(sw_torrent_handle h, bool on);
+/* Share mode: no piece is wanted except those worth passing on (see
+ * share_mode_target); off, the file priorities decide again.
+ * SW_ERR_NOT_READY before the metadata is known. */
+SW_API int sw_torrent_set_share_mode(sw_torrent_handle h, bool on);
 
 enum sw_move_storage_flags {
     SW_MOVE_STORAGE_ALWAYS_REPLACE = 0,
