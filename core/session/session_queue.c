@@ -439,8 +439,11 @@ static bool managed(const sw_torrent *t)
     return t->auto_managed && !t->error && !t->removed && !is_checking(t);
 }
 
+/* Decisions are made over a list of ids, each looked up again before it is
+ * acted on: pausing or resuming runs plugin hooks, which may remove
+ * torrents. */
 typedef struct ranked {
-    sw_torrent *t;
+    uint64_t id;
     int rank;
 } ranked;
 
@@ -450,24 +453,16 @@ static int by_rank(const void *a, const void *b)
     if (x->rank != y->rank)
         return x->rank > y->rank ? -1 : 1;
     /* Equal ranks: the one added first. */
-    return x->t->id < y->t->id ? -1 : x->t->id > y->t->id;
+    return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static void manage_downloads(decide *d, int *limit)
+static void manage_all(decide *d, const ranked *v, size_t n, bool seeds, int *limit)
 {
-    sw_torrent *next;
-    for (sw_torrent *t = d->ses->queue.head; t; t = next) {
-        /* Pausing may run plugin code, but never changes the queue. */
-        next = t->queue.next;
-        if (managed(t) && !is_finished(t))
+    for (size_t i = 0; i < n; i++) {
+        sw_torrent *t = sw__session_find(d->ses, v[i].id);
+        if (t && managed(t) && is_finished(t) == seeds)
             manage(d, t, limit);
     }
-}
-
-static void manage_seeds(decide *d, ranked *seeds, size_t n, int *limit)
-{
-    for (size_t i = 0; i < n; i++)
-        manage(d, seeds[i].t, limit);
 }
 
 static void update(sw_session *ses, uint64_t now)
@@ -484,10 +479,13 @@ static void update(sw_session *ses, uint64_t now)
     };
     int downloads = limit_of(ses, SW_SET_ACTIVE_DOWNLOADS);
     int seeds_left = limit_of(ses, SW_SET_ACTIVE_SEEDS);
-    size_t nseeds = 0;
+    size_t nseeds = 0, ndownloads = 0;
     for (sw_torrent *t = ses->torrents; t; t = t->next) {
         if (t->auto_managed && !t->error) {
-            nseeds += managed(t) && is_finished(t);
+            if (managed(t)) {
+                nseeds += is_finished(t);
+                ndownloads += !is_finished(t);
+            }
             continue;
         }
         /* Running torrents that are not auto-managed use slots first. */
@@ -501,25 +499,29 @@ static void update(sw_session *ses, uint64_t now)
         if (*slot > 0 && *slot != INT_MAX)
             (*slot)--;
     }
-    ranked *seeds = NULL;
-    if (nseeds > 0) {
-        seeds = malloc(nseeds * sizeof *seeds);
-        if (!seeds)
-            return; /* try again at the next tick */
-        size_t i = 0;
-        for (sw_torrent *t = ses->torrents; t && i < nseeds; t = t->next)
-            if (managed(t) && is_finished(t))
-                seeds[i++] = (ranked){t, sw__queue_seed_rank(t)};
-        qsort(seeds, nseeds, sizeof *seeds, by_rank);
-    }
+    if (nseeds + ndownloads == 0)
+        return;
+    ranked *v = malloc((nseeds + ndownloads) * sizeof *v);
+    if (!v)
+        return; /* try again at the next tick */
+    /* Downloads in queue order, then seeds best rank first. */
+    ranked *dl = v, *seeds = v + ndownloads;
+    size_t i = 0, k = 0;
+    for (sw_torrent *t = ses->queue.head; t && i < ndownloads; t = t->queue.next)
+        if (managed(t) && !is_finished(t))
+            dl[i++] = (ranked){t->id, 0};
+    for (sw_torrent *t = ses->torrents; t && k < nseeds; t = t->next)
+        if (managed(t) && is_finished(t))
+            seeds[k++] = (ranked){t->id, sw__queue_seed_rank(t)};
+    qsort(seeds, k, sizeof *seeds, by_rank);
     if (sw__settings_bool(ses->settings, SW_SET_AUTO_MANAGE_PREFER_SEEDS)) {
-        manage_seeds(&d, seeds, nseeds, &seeds_left);
-        manage_downloads(&d, &downloads);
+        manage_all(&d, seeds, k, true, &seeds_left);
+        manage_all(&d, dl, i, false, &downloads);
     } else {
-        manage_downloads(&d, &downloads);
-        manage_seeds(&d, seeds, nseeds, &seeds_left);
+        manage_all(&d, dl, i, false, &downloads);
+        manage_all(&d, seeds, k, true, &seeds_left);
     }
-    free(seeds);
+    free(v);
 }
 
 void sw__queue_tick(sw_session *ses)
