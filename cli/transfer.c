@@ -116,6 +116,19 @@ int sw_cli_transfer_option(sw_cli_transfer *t, int argc, char **argv, int *i)
         t->no_default_plugins = true;
         return 1;
     }
+    if (!strcmp(a, "--no-dht")) {
+        t->no_dht = true;
+        return 1;
+    }
+    if (!strcmp(a, "--dht-node")) {
+        if (*i + 1 >= argc || t->num_dht_nodes >= SW_CLI_MAX_LIST) {
+            fprintf(stderr, "cswarm %s: --dht-node needs HOST:PORT (at most %d)\n", t->command,
+                    SW_CLI_MAX_LIST);
+            return -1;
+        }
+        t->dht_nodes[t->num_dht_nodes++] = argv[++*i];
+        return 1;
+    }
     if (!strcmp(a, "--json-progress")) {
         t->json = true;
         return 1;
@@ -439,6 +452,18 @@ static int setup(run *r, sw_settings *settings)
             return 2;
         }
     }
+    /* After --set: --no-dht wins over enable_dht=true. */
+    if (o->no_dht)
+        sw_settings_set_bool(settings, SW_SET_ENABLE_DHT, false);
+    char dht_ip[SW_CLI_MAX_LIST][64];
+    uint16_t dht_port[SW_CLI_MAX_LIST];
+    for (int i = 0; i < o->num_dht_nodes; i++) {
+        if (resolve_peer(o->dht_nodes[i], dht_ip[i], sizeof dht_ip[i], &dht_port[i]) < 0) {
+            fprintf(stderr, "cswarm %s: --dht-node %s: expected HOST:PORT\n", o->command,
+                    o->dht_nodes[i]);
+            return 2;
+        }
+    }
     for (int i = 0; i < o->num_peers; i++) {
         if (resolve_peer(o->peers[i], r->peer_ip[i], sizeof r->peer_ip[i], &r->peer_port[i]) < 0) {
             fprintf(stderr, "cswarm %s: --peer %s: expected HOST:PORT\n", o->command, o->peers[i]);
@@ -508,6 +533,14 @@ static int setup(run *r, sw_settings *settings)
     sw_progress_event(&r->progress, "listening", extra);
     if (!o->quiet && !o->json)
         fprintf(stderr, "cswarm: listening on port %u\n", port);
+    /* The DHT joins through these (its own bootstrap routers come from
+     * the dht_bootstrap_nodes setting). */
+    for (int i = 0; i < o->num_dht_nodes && !o->no_dht; i++) {
+        rc = sw_session_add_dht_node(r->ses, dht_ip[i], dht_port[i]);
+        if (rc < 0)
+            fprintf(stderr, "cswarm %s: warning: --dht-node %s: %s\n", o->command,
+                    o->dht_nodes[i], sw_strerror(rc));
+    }
     return 0;
 }
 

@@ -26,6 +26,9 @@ typedef struct sw_cli_transfer {
     bool seed_only;             /* cswarm seed: never download */
     bool json;
     bool quiet;
+    bool no_dht;                            /* --no-dht */
+    const char *dht_nodes[SW_CLI_MAX_LIST]; /* --dht-node HOST:PORT */
+    int num_dht_nodes;
     /* --utp (both, uTP first: the default), --no-utp (TCP only),
      * --utp-only (no TCP); applied before --set. */
     enum { SW_CLI_UTP_DEFAULT, SW_CLI_UTP_ON, SW_CLI_UTP_OFF, SW_CLI_UTP_ONLY } utp_mode;

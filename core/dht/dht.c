@@ -53,6 +53,8 @@ int sw__dht_new(const sw_dht_config *cfg, sw_dht **dht_out)
     dht->family = cfg->family;
     dht->send = cfg->send;
     dht->send_user = cfg->send_user;
+    dht->on_incoming = cfg->on_incoming;
+    dht->incoming_user = cfg->incoming_user;
     dht->set = cfg->settings;
     if (cfg->node_id) {
         dht->self = *cfg->node_id;

@@ -87,6 +87,15 @@ void sw__dht_settings_from(sw_dht_settings *s, const sw_settings *reg);
 typedef int (*sw_dht_send_fn)(void *user, const uint8_t *data, size_t len,
                               const struct sockaddr *to);
 
+/* What other nodes ask of this one, for the owner's alerts. */
+typedef enum sw_dht_incoming {
+    SW_DHT_IN_GET_PEERS = 1, /* port 0 */
+    SW_DHT_IN_ANNOUNCE = 2,  /* port: the peer's port as stored */
+} sw_dht_incoming;
+/* A get_peers or a valid announce_peer was received from `from`. */
+typedef void (*sw_dht_incoming_fn)(void *user, sw_dht_incoming kind, const sw_sha1 *info_hash,
+                                   const sw_endpoint *from, uint16_t port);
+
 typedef struct sw_dht_config {
     uv_loop_t *loop;
     int family; /* AF_INET or AF_INET6 */
@@ -98,6 +107,9 @@ typedef struct sw_dht_config {
     /* Our address as the Internet sees it, if known (BEP 42); NULL = not. */
     const sw_endpoint *external_ip;
     sw_dht_settings settings;
+    /* Optional (NULL): told of incoming get_peers and announce_peer. */
+    sw_dht_incoming_fn on_incoming;
+    void *incoming_user;
 } sw_dht_config;
 
 void sw__dht_config_init(sw_dht_config *cfg, uv_loop_t *loop, int family, sw_dht_send_fn send,

@@ -115,6 +115,8 @@ static void on_get_peers(sw_dht *dht, const sw_krpc_msg *q, const sw_endpoint *f
     send_reply(dht, q, &r, from);
     free(peers);
     sw__buf_free(&nodes);
+    if (dht->on_incoming)
+        dht->on_incoming(dht->incoming_user, SW_DHT_IN_GET_PEERS, &q->target, from, 0);
 }
 
 static void on_announce_peer(sw_dht *dht, const sw_krpc_msg *q, const sw_endpoint *from)
@@ -132,6 +134,8 @@ static void on_announce_peer(sw_dht *dht, const sw_krpc_msg *q, const sw_endpoin
     sw_krpc_msg r;
     memset(&r, 0, sizeof r);
     send_reply(dht, q, &r, from);
+    if (dht->on_incoming)
+        dht->on_incoming(dht->incoming_user, SW_DHT_IN_ANNOUNCE, &q->target, from, peer.port);
 }
 
 static void on_get(sw_dht *dht, const sw_krpc_msg *q, const sw_endpoint *from)

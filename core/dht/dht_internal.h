@@ -214,6 +214,8 @@ struct sw_dht {
     int family;
     sw_dht_send_fn send;
     void *send_user;
+    sw_dht_incoming_fn on_incoming; /* may be NULL */
+    void *incoming_user;
     sw_dht_settings set;
     sw_sha1 self;
 

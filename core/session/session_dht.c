@@ -199,6 +199,32 @@ static void close_node(struct sw_session_dht *d)
 }
 
 static void resolve_bootstrap_setting(struct sw_session_dht *d);
+
+/* Other nodes' get_peers and announce_peer (libtorrent's dht_get_peers
+ * and dht_announce alerts). */
+static void on_incoming(void *user, sw_dht_incoming kind, const sw_sha1 *info_hash,
+                        const sw_endpoint *from, uint16_t port)
+{
+    sw_session *ses = user;
+    sw_alert_type type =
+        kind == SW_DHT_IN_ANNOUNCE ? SW_ALERT_DHT_ANNOUNCE : SW_ALERT_DHT_GET_PEERS;
+    if (!sw__session_wants(ses, type))
+        return;
+    sw_alert *a = dht_alert(ses, type);
+    if (!a)
+        return;
+    a->info_hash = *info_hash;
+    sw_endpoint ep = *from;
+    if (kind == SW_DHT_IN_ANNOUNCE)
+        ep.port = port;
+    sw__endpoint_to_alert_peer(&ep, &a->payload.dht.peer);
+    char hex[41], addr[SW_ENDPOINT_STRLEN];
+    hex_of(info_hash->v, 20, hex);
+    sw__endpoint_format(&ep, addr, sizeof addr);
+    sw__alert_set_message(a, "DHT %s %s from %s",
+                          kind == SW_DHT_IN_ANNOUNCE ? "announce of" : "get_peers for", hex, addr);
+    sw__session_post_alert(ses, a);
+}
 static sw_dht *running_node(sw_session *ses);
 
 /* Creates the node once the session has a UDP socket. */
@@ -211,6 +237,8 @@ static int open_node(struct sw_session_dht *d)
     sw_dht_config cfg;
     sw__dht_config_init(&cfg, &ses->loop, family, send_datagram, ses);
     sw__dht_settings_from(&cfg.settings, ses->settings);
+    cfg.on_incoming = on_incoming;
+    cfg.incoming_user = ses;
     sw_bdoc *doc = NULL;
     sw_sha1 id;
     if (d->saved && sw_bdecode(d->saved, d->saved_len, NULL, &doc, NULL) == 0 &&

@@ -310,6 +310,16 @@ static void test_trackerless_download(void **state)
     assert_non_null(a);
     assert_int_equal(a->torrent_id, hd.id);
     sw_alert_free(a);
+    /* The seed's node saw the downloader ask (or announce) for it. */
+    a = wait_alert_if(seed, SW_ALERT_DHT_GET_PEERS, NULL, NULL, WAIT_MS);
+    assert_non_null(a);
+    assert_memory_equal(a->info_hash.v, sw_torrent_info_hashes(ft.ti)->v1.v, 20);
+    assert_string_equal(a->payload.dht.peer.ip, "127.0.0.1");
+    sw_alert_free(a);
+    a = wait_alert_if(seed, SW_ALERT_DHT_ANNOUNCE, NULL, NULL, WAIT_MS);
+    assert_non_null(a);
+    assert_int_equal(a->payload.dht.peer.port, port_of(dl));
+    sw_alert_free(a);
     /* ...and the data comes from it. */
     assert_true(wait_finished(hd, WAIT_MS));
     assert_true(same_bytes_on_disk(&ft, dl_dir));

@@ -129,7 +129,9 @@ enum sw_alert_category {
     XX(PLUGIN_ALERT, plugin_alert, SW_ALERT_CAT_STATUS) /* plugin; a plugin's own message */       \
     XX(DHT_IMMUTABLE_ITEM, dht_immutable_item, SW_ALERT_CAT_DHT) /* dht (target, value) */         \
     XX(DHT_MUTABLE_ITEM, dht_mutable_item, SW_ALERT_CAT_DHT)     /* dht (key, salt, seq, value) */ \
-    XX(DHT_PUT, dht_put, SW_ALERT_CAT_DHT)                       /* dht (target, num_success) */
+    XX(DHT_PUT, dht_put, SW_ALERT_CAT_DHT)                       /* dht (target, num_success) */   \
+    XX(DHT_ANNOUNCE, dht_announce, SW_ALERT_CAT_DHT)   /* dht (peer: who announced; info_hash) */  \
+    XX(DHT_GET_PEERS, dht_get_peers, SW_ALERT_CAT_DHT) /* dht (peer: who asked; info_hash) */
 
 typedef enum sw_alert_type {
     SW_ALERT_NONE = 0, /* never posted */
@@ -259,6 +261,9 @@ typedef struct sw_alert {
             const uint8_t *salt;
             size_t salt_len;
             int num_success; /* dht_put: nodes that stored the item */
+            /* dht_announce, dht_get_peers (incoming queries): the node
+             * that asked (for dht_announce the port it announced). */
+            sw_alert_peer peer;
         } dht;
         struct {
             sw_performance_warning warning;
