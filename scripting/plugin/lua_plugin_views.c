@@ -217,6 +217,20 @@ static int t_piece_size(lua_State *L)
     return 1;
 }
 
+static int t_metadata(lua_State *L)
+{
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = sw_plugin_torrent_metadata(check_torrent(L), &data, &len);
+    if (rc < 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, sw_strerror(rc));
+        return 2;
+    }
+    lua_pushlstring(L, (const char *)data, len);
+    return 1;
+}
+
 static int t_num_peers(lua_State *L)
 {
     lua_pushinteger(L, (lua_Integer)sw_plugin_torrent_peers(check_torrent(L), NULL, 0));
@@ -381,6 +395,7 @@ static const luaL_Reg torrent_methods[] = {
     {"num_have", t_num_have},
     {"progress", t_progress},
     {"piece_size", t_piece_size},
+    {"metadata", t_metadata},
     {"num_peers", t_num_peers},
     {"peers", t_peers},
     {"add_peer", t_add_peer},

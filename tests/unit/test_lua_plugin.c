@@ -199,6 +199,9 @@ static const char recorder_lua[] =
     "    new_torrent = function(t)\n"
     "      sw.alert('new_torrent ' .. t:info_hash() .. ' ' .. t:name() .. ' pieces=' ..\n"
     "               t:num_pieces())\n"
+    "      local info = assert(t:metadata())\n"
+    "      sw.alert('metadata ok=' .. tostring(sw.hex(sw.sha1(info)) == t:info_hash()) ..\n"
+    "               ' name=' .. sw.bdecode(info).name)\n"
     "      return true\n"
     "    end,\n"
     "  },\n"
@@ -283,6 +286,7 @@ static void test_hooks_on_a_transfer(void **state)
              sw_torrent_info_num_pieces(t.ti));
     wait_msg(leecher, &ll, expect);
     wait_msg(seeder, &sl, expect);
+    wait_msg(leecher, &ll, "metadata ok=true name=luahooks");
     wait_msg(leecher, &ll, "new_connection 127.0.0.1 torrent=luahooks");
     /* The extension handshake carried the script's key and extension,
      * and each side's bencoded message arrived at the other's hook. */
