@@ -75,6 +75,7 @@ int sw__torrent_new_magnet(sw_session *ses, const sw_add_torrent_params *p, sw_t
     }
     t->swarm_ready = true;
     sw__swarm_set_config(&t->swarm, &t->cfg);
+    sw__torrent_modes_init(t, p);
     if (t->resume)
         sw__torrent_load_resume_peers(t, t->resume, t->resume_len);
     t->id = ses->next_torrent_id++;
@@ -170,6 +171,7 @@ int sw__torrent_set_metadata(sw_torrent *t, const uint8_t *info, size_t len)
     if (t->resume)
         sw__torrent_load_resume_extras(t, t->resume, t->resume_len, true);
     sw__torrent_apply_file_priorities(t);
+    sw__torrent_modes_metadata(t);
     t->need_save_resume = true;
     t->state_dirty = true;
     post_metadata_alert(t, SW_ALERT_METADATA_RECEIVED, 0, NULL);

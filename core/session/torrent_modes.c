@@ -71,21 +71,40 @@ static void set_share_config(sw_torrent *t, bool on)
     sw__swarm_set_config(&t->swarm, &t->cfg);
 }
 
+void sw__torrent_modes_load_resume(sw_torrent *t, int share_mode, int super_seeding, bool override)
+{
+    t->modes.resume_share = (uint8_t)(override ? 0 : share_mode + 1);
+    t->modes.resume_super = (uint8_t)(override ? 0 : super_seeding + 1);
+}
+
 void sw__torrent_modes_init(sw_torrent *t, const sw_add_torrent_params *p)
 {
+    bool share = (p->flags & SW_ADD_SHARE_MODE) != 0;
+    bool super = (p->flags & SW_ADD_SUPER_SEEDING) != 0;
+    if (t->modes.resume_share)
+        share = t->modes.resume_share == 2;
+    if (t->modes.resume_super)
+        super = t->modes.resume_super == 2;
     t->modes.share_piece = -1;
-    t->modes.super_seeding = (p->flags & SW_ADD_SUPER_SEEDING) != 0;
+    t->modes.super_seeding = super;
     t->modes.rand = (uint32_t)uv_hrtime() | 1u;
-    sw_swarm *sw = &t->swarm;
-    if ((p->flags & SW_ADD_SHARE_MODE) && sw->picker && sw->num_pieces > 0) {
+    if (share) {
         set_share_config(t, true);
-        /* Straight into the picker: the check that follows sets the
-         * finished flag and the state. */
-        uint8_t *prio = calloc((size_t)sw->num_pieces, 1);
-        if (prio) {
-            sw__picker_set_priorities(sw->picker, prio);
-            free(prio);
-        }
+        sw__torrent_modes_metadata(t);
+    }
+}
+
+void sw__torrent_modes_metadata(sw_torrent *t)
+{
+    sw_swarm *sw = &t->swarm;
+    if (!t->modes.share_mode || !sw->picker || sw->num_pieces <= 0)
+        return;
+    /* Straight into the picker: the check that follows sets the finished
+     * flag and the state. */
+    uint8_t *prio = calloc((size_t)sw->num_pieces, 1);
+    if (prio) {
+        sw__picker_set_priorities(sw->picker, prio);
+        free(prio);
     }
 }
 

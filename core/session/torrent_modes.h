@@ -25,10 +25,18 @@ typedef struct sw_torrent_modes {
     bool upload_mode_by_disk;      /* upload mode came from a write error */
     uint64_t upload_mode_since_ms; /* 0 when not in upload mode */
     uint32_t rand;                 /* share mode's tie-breaks */
+    /* From resume data: 0 not given, 1 off, 2 on. */
+    uint8_t resume_share, resume_super;
 } sw_torrent_modes;
 
+/* Modes saved in resume data (1 on, 0 off, -1 not saved); they win over
+ * the add flags unless override. */
+void sw__torrent_modes_load_resume(sw_torrent *t, int share_mode, int super_seeding, bool override);
 /* From the add parameters, once the swarm exists (before the first check). */
 void sw__torrent_modes_init(sw_torrent *t, const sw_add_torrent_params *p);
+/* A torrent added by info-hash got its metadata (priorities are set, the
+ * check comes next): share mode wants nothing. */
+void sw__torrent_modes_metadata(sw_torrent *t);
 /* Makes the swarm match the wanted modes (call when the torrent may have
  * become a seed, or stopped being one). */
 void sw__torrent_modes_update(sw_torrent *t);

@@ -22,6 +22,8 @@ static int write_extras(sw_bencoder *enc, sw_torrent *t)
     KEY_INT("auto_managed", t->auto_managed);
     KEY_INT("sequential_download", t->sequential);
     KEY_INT("upload_mode", t->upload_mode);
+    KEY_INT("share_mode", t->modes.share_mode);
+    KEY_INT("super_seeding", t->modes.super_seeding);
     KEY_INT("total_downloaded", t->prev_download + t->swarm.stats.payload_down);
     KEY_INT("total_uploaded", t->prev_upload + t->swarm.stats.payload_up);
     KEY_INT("added_time", t->added_time);
@@ -169,6 +171,8 @@ void sw__torrent_load_resume_extras(sw_torrent *t, const void *buf, size_t len, 
         t->sequential = v != 0;
     if (dict_int(d, "upload_mode", &v))
         t->upload_mode = v != 0;
+    sw__torrent_modes_load_resume(t, dict_int(d, "share_mode", &v) ? (int)(v != 0) : -1,
+                                  dict_int(d, "super_seeding", &v) ? (int)(v != 0) : -1, override);
     if (dict_int(d, "total_downloaded", &v) && v >= 0)
         t->prev_download = v;
     if (dict_int(d, "total_uploaded", &v) && v >= 0)

@@ -829,6 +829,78 @@ static void test_sequential_requests(void **state)
     fixture_teardown(&f);
 }
 
+/* ---- resume data ---- */
+
+static uint8_t *save_resume(sw_session *ses, sw_torrent_handle h, size_t *len_out)
+{
+    assert_int_equal(sw_torrent_save_resume_data(h, 0), 0);
+    sw_alert *a = wait_alert(ses, SW_ALERT_SAVE_RESUME_DATA, h.id, WAIT_MS);
+    assert_non_null(a);
+    *len_out = a->payload.resume.len;
+    uint8_t *buf = malloc(*len_out);
+    memcpy(buf, a->payload.resume.data, *len_out);
+    sw_alert_free(a);
+    return buf;
+}
+
+static sw_torrent_handle add_resume(sw_session *ses, sw_torrent_info *ti, const char *dir,
+                                    const uint8_t *resume, size_t len, uint64_t flags)
+{
+    sw_add_torrent_params p;
+    sw_add_torrent_params_init(&p);
+    p.ti = ti;
+    p.save_path = dir;
+    p.resume_data = resume;
+    p.resume_data_len = len;
+    p.flags |= flags;
+    sw_torrent_handle h;
+    assert_int_equal(sw_session_add_torrent(ses, &p, &h, NULL), 0);
+    return h;
+}
+
+static void test_modes_in_resume_data(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_setup(&f);
+    sw_session *ses = new_session();
+    /* A super seeder keeps super seeding through its resume data... */
+    sw_torrent_handle h = add_flags(ses, f.t.ti, f.seed_dir.path, SW_ADD_SUPER_SEEDING);
+    assert_true(wait_state(h, SW_TORRENT_SEEDING, WAIT_MS));
+    assert_true(wait_super_seeding(h));
+    size_t len;
+    uint8_t *resume = save_resume(ses, h, &len);
+    assert_int_equal(sw_session_remove_torrent(ses, h, 0), 0);
+    h = add_resume(ses, f.t.ti, f.seed_dir.path, resume, len, 0);
+    assert_true(wait_super_seeding(h));
+    /* ... unless the add flags override it. */
+    assert_int_equal(sw_session_remove_torrent(ses, h, 0), 0);
+    h = add_resume(ses, f.t.ti, f.seed_dir.path, resume, len, SW_ADD_OVERRIDE_RESUME_DATA);
+    assert_true(wait_state(h, SW_TORRENT_SEEDING, WAIT_MS));
+    usleep(1500000);
+    assert_false(status_of(h).super_seeding);
+    free(resume);
+    assert_int_equal(sw_session_remove_torrent(ses, h, 0), 0);
+
+    /* Share mode too: back in share mode, nothing wanted, finished. */
+    tmpdir dl;
+    tmpdir_make(&dl);
+    h = add_flags(ses, f.t.ti, dl.path, SW_ADD_SHARE_MODE);
+    assert_true(wait_state(h, SW_TORRENT_FINISHED, WAIT_MS));
+    resume = save_resume(ses, h, &len);
+    assert_int_equal(sw_session_remove_torrent(ses, h, 0), 0);
+    h = add_resume(ses, f.t.ti, dl.path, resume, len, 0);
+    assert_true(wait_state(h, SW_TORRENT_FINISHED, WAIT_MS));
+    sw_torrent_status st = status_of(h);
+    assert_true(st.share_mode);
+    assert_int_equal(st.total_wanted, 0);
+    free(resume);
+
+    sw_session_free(ses);
+    tmpdir_remove(&dl);
+    fixture_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -838,6 +910,7 @@ int main(void)
         cmocka_unit_test(test_upload_mode_on_full_disk),
         cmocka_unit_test(test_share_mode),
         cmocka_unit_test(test_sequential_requests),
+        cmocka_unit_test(test_modes_in_resume_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
