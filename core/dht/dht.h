@@ -266,6 +266,19 @@ typedef struct sw_dht_stats {
 
 void sw__dht_get_stats(const sw_dht *dht, sw_dht_stats *out);
 
+/* One running lookup (libtorrent's dht_lookup). */
+typedef struct sw_dht_lookup_info {
+    const char *type;         /* the query it sends: "get_peers", "find_node", "get" (static) */
+    int outstanding_requests; /* queries in flight */
+    int timeouts, responses;
+    int branch_factor; /* queries it may keep in flight now (grows with slow ones) */
+    int nodes_left;    /* candidates not asked yet */
+    int first_timeout; /* queries in flight past the short timeout */
+    bool storing;      /* announce/put: in the store phase */
+} sw_dht_lookup_info;
+/* Up to max running lookups into out; returns how many. */
+size_t sw__dht_lookups_info(const sw_dht *dht, sw_dht_lookup_info *out, size_t max);
+
 /* Live nodes of bucket i (i < stats.buckets), for dht_routing_bucket. */
 int sw__dht_bucket_nodes(const sw_dht *dht, int i, int *live_out, int *cache_out);
 

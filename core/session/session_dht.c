@@ -1204,3 +1204,60 @@ int sw__session_dht_start_default(sw_session *ses)
         return 0;
     return sw_session_start_dht(ses);
 }
+
+/* ---- running lookups ---- */
+
+typedef struct lookups_arg {
+    sw_dht_lookup *lookups;
+    size_t count;
+} lookups_arg;
+
+static int lookups_fn(sw_session *ses, void *arg)
+{
+    lookups_arg *a = arg;
+    sw_dht *node = running_node(ses);
+    if (!node)
+        return 0;
+    sw_dht_stats st;
+    sw__dht_get_stats(node, &st);
+    if (st.lookups == 0)
+        return 0;
+    sw_dht_lookup_info *info = calloc(st.lookups, sizeof *info);
+    a->lookups = calloc(st.lookups, sizeof *a->lookups);
+    if (!info || !a->lookups) {
+        free(info);
+        return SW_ERR_NOMEM;
+    }
+    size_t n = sw__dht_lookups_info(node, info, st.lookups);
+    for (size_t i = 0; i < n; i++) {
+        sw_dht_lookup *l = &a->lookups[i];
+        l->type = info[i].type;
+        l->outstanding_requests = info[i].outstanding_requests;
+        l->timeouts = info[i].timeouts;
+        l->responses = info[i].responses;
+        l->branch_factor = info[i].branch_factor;
+        l->nodes_left = info[i].nodes_left;
+        l->first_timeout = info[i].first_timeout;
+    }
+    free(info);
+    a->count = n;
+    return 0;
+}
+
+int sw_session_dht_lookups(sw_session *ses, sw_dht_lookup **lookups_out, size_t *count_out)
+{
+    if (!ses || !lookups_out || !count_out)
+        return SW_ERR_INVALID_ARG;
+    lookups_arg a = {NULL, 0};
+    int rc = sw__session_run(ses, lookups_fn, &a);
+    if (rc < 0 || a.count == 0) {
+        free(a.lookups);
+        a.lookups = NULL;
+        a.count = 0;
+    }
+    if (rc < 0)
+        return rc;
+    *lookups_out = a.lookups;
+    *count_out = a.count;
+    return 0;
+}

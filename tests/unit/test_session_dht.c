@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -584,6 +587,47 @@ static void test_state_keeps_node_id(void **state)
     sw_session_free(a);
 }
 
+/* A router that never answers keeps lookups running long enough to list
+ * them. */
+static void test_running_lookups_listed(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    socklen_t len = sizeof sa;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    sw_session *s = new_session();
+    assert_int_equal(sw_session_add_dht_router(s, "127.0.0.1", ntohs(sa.sin_port)), 0);
+    sw_sha1 target;
+    memset(&target, 0x33, sizeof target);
+    assert_int_equal(sw_session_dht_get_immutable_item(s, &target), 0);
+    sw_dht_lookup *lookups = NULL;
+    size_t n = 0;
+    assert_int_equal(sw_session_dht_lookups(s, &lookups, &n), 0);
+    bool found_get = false;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(lookups[i].type, "get") == 0) {
+            found_get = true;
+            assert_true(lookups[i].outstanding_requests >= 1);
+            assert_int_equal(lookups[i].responses, 0);
+            assert_true(lookups[i].branch_factor >= 1);
+        }
+    }
+    assert_true(found_get);
+    free(lookups);
+    sw_session_status st;
+    assert_int_equal(sw_session_get_status(s, &st), 0);
+    assert_true(st.dht_lookups >= 1);
+    assert_true(st.dht_total_allocations >= 1);
+    sw_session_free(s);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -593,6 +637,7 @@ int main(void)
         cmocka_unit_test(test_magnet_through_dht),
         cmocka_unit_test(test_items),
         cmocka_unit_test(test_state_keeps_node_id),
+        cmocka_unit_test(test_running_lookups_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -451,6 +451,19 @@ typedef struct sw_dht_routing_bucket {
 SW_API int sw_session_dht_routing_table(sw_session *ses, sw_dht_routing_bucket **buckets_out,
                                         size_t *count_out);
 
+/* One running DHT lookup (libtorrent's dht_lookup). */
+typedef struct sw_dht_lookup {
+    const char *type;         /* the query it sends ("get_peers", "find_node", "get"); static */
+    int outstanding_requests; /* queries in flight (stores, in the store phase) */
+    int timeouts, responses;  /* so far */
+    int branch_factor;        /* queries it may keep in flight now */
+    int nodes_left;           /* candidates not asked yet */
+    int first_timeout;        /* queries past the short timeout (they widened the branch) */
+} sw_dht_lookup;
+/* The running lookups; *lookups_out is malloc'd (NULL and 0 when none). */
+SW_API int sw_session_dht_lookups(sw_session *ses, sw_dht_lookup **lookups_out,
+                                  size_t *count_out);
+
 #ifdef __cplusplus
 }
 #endif
