@@ -36,8 +36,10 @@ typedef struct dht_torrent {
 
 struct sw_session_dht {
     sw_session *ses;
-    sw_dht *node; /* NULL while stopped or waiting for the UDP socket */
-    bool wanted;  /* started (by hand or as a default feature) */
+    sw_dht *node;            /* NULL while stopped or waiting for the UDP socket */
+    int family;              /* the node's address family */
+    uint16_t announced_port; /* the listen port torrents were announced with */
+    bool wanted;             /* started (by hand or as a default feature) */
     bool enable_seen;
     uv_timer_t timer;
     bool timer_open;
@@ -250,6 +252,7 @@ static int open_node(struct sw_session_dht *d)
         return rc;
     }
     d->applied = cfg.settings;
+    d->family = family;
     if (doc)
         (void)sw__dht_load_nodes(d->node, sw_bdoc_root(doc));
     sw_bdoc_free(doc);
@@ -513,6 +516,12 @@ static void announce_torrents(struct sw_session_dht *d)
     }
     if (!d->node || ses->env.listen_port == 0)
         return;
+    if (ses->env.listen_port != d->announced_port) {
+        /* A new listen port: every torrent tells the DHT at once. */
+        d->announced_port = ses->env.listen_port;
+        for (size_t i = 0; i < d->num_torrents; i++)
+            d->torrents[i].next_ms = 0;
+    }
     for (sw_torrent *t = ses->torrents; t; t = t->next) {
         if (!dht_wanted_for(t))
             continue;
@@ -615,8 +624,15 @@ static void on_timer(uv_timer_t *t)
 
 void sw__session_dht_udp_ready(sw_session *ses)
 {
-    if (ses->dht && ses->dht->wanted && !ses->dht->node)
-        (void)open_node(ses->dht);
+    struct sw_session_dht *d = ses->dht;
+    if (!d || !d->wanted)
+        return;
+    /* Listening again on another address family: a node serves one
+     * family (BEP 32), so it starts over on the new one. */
+    if (d->node && d->family != listen_family(ses))
+        close_node(d);
+    if (!d->node)
+        (void)open_node(d);
 }
 
 bool sw__session_dht_on_udp(sw_session *ses, const struct sockaddr *from, const uint8_t *data,
