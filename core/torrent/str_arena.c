@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Most torrents need a few hundred bytes of strings: the first block is
+/* A one-file torrent needs about a hundred bytes of strings: the first block is
  * small (a session may hold tens of thousands of torrents) and each next one
  * doubles up to 64 KiB, so a million-file torrent still costs a few thousand
  * mallocs, not a million. */
-#define FIRST_BLOCK_SIZE 256u
+#define FIRST_BLOCK_SIZE 128u
 #define BLOCK_SIZE (64u * 1024u)
 #define ALIGN 16u
 
