@@ -82,7 +82,16 @@ static void utp_close(sw_stream *s, sw_stream_close_cb cb)
 {
     sw_utp_stream *us = (sw_utp_stream *)s;
     us->close_cb = cb;
-    sw__utp_close(us->sock, on_closed);
+    /* A connection refused before a byte moved (a filtered or unwanted
+     * peer) is reset, as TCP resets an accepted socket closed with unread
+     * data: the remote learns at once instead of timing out. */
+    sw_utp_socket_info info;
+    sw__utp_socket_info(us->sock, &info);
+    if (!us->base.outgoing && info.state == SW_UTP_STATE_CONNECTED && info.bytes_sent == 0 &&
+        info.bytes_received == 0)
+        sw__utp_abort(us->sock, on_closed);
+    else
+        sw__utp_close(us->sock, on_closed);
 }
 
 static size_t utp_write_queue_size(const sw_stream *s)

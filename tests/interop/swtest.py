@@ -267,10 +267,10 @@ def cswarm_download(cleanup, torrent, out_dir, peers=(), port=None, seed=False, 
 
 # ---- libtorrent ---------------------------------------------------------------
 
-def lt_session(port, utp=False):
+def lt_session(port, utp=True):
     """A libtorrent session on 127.0.0.1:port with DHT, LSD, UPnP and NAT-PMP
-    off. uTP is off unless asked for: cswarm has no uTP yet, and libtorrent
-    tries uTP first, waiting 3 s for it to time out before using TCP."""
+    off. uTP and TCP are on, as by default (libtorrent dials uTP first, and
+    cswarm answers it); utp=False keeps a session on TCP only."""
     import libtorrent as lt
     return lt.session({
         "listen_interfaces": "%s:%d" % (LOOPBACK, port),
