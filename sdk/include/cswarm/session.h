@@ -55,7 +55,8 @@ enum sw_session_flags {
     /* Load the standard plugins from the built-in registry: ut_metadata,
      * ut_pex, smart_ban and lt_tex (see sw_session_add_builtin_plugin). */
     SW_SESSION_ADD_DEFAULT_PLUGINS = 1u << 0,
-    /* Start DHT, LSD, UPnP and NAT-PMP as settings allow (none exist yet). */
+    /* Start the DHT (enable_dht), LSD, UPnP and NAT-PMP as settings allow
+     * (LSD, UPnP and NAT-PMP do not exist yet). */
     SW_SESSION_START_DEFAULT_FEATURES = 1u << 1,
 };
 
@@ -252,7 +253,7 @@ typedef struct sw_session_status {
     int upload_rate, download_rate; /* protocol and payload */
     int payload_upload_rate, payload_download_rate;
     int ip_overhead_upload_rate, ip_overhead_download_rate; /* estimated TCP/IP headers */
-    int dht_upload_rate, dht_download_rate;                 /* 0: no DHT yet */
+    int dht_upload_rate, dht_download_rate;                 /* KRPC traffic */
     int tracker_upload_rate, tracker_download_rate;         /* 0: not measured yet */
     int64_t total_download, total_upload;
     int64_t total_payload_download, total_payload_upload;
