@@ -116,12 +116,27 @@ bool sw__super_seed_allows(const sw_peer_conn *pc, uint32_t piece)
     return sw__bitfield_get(&pc->ss_revealed, piece);
 }
 
-/* Whether o may be shown a new piece now that `from` announced piece. */
-static bool may_move_on(const sw_swarm *sw, const sw_peer_conn *o, const sw_peer_conn *from)
+/* Some connection other than o has piece. */
+static bool held_elsewhere(const sw_swarm *sw, const sw_peer_conn *o, uint32_t piece)
 {
-    if (SW_ENV_BOOL(sw->env, STRICT_SUPER_SEEDING))
-        return from != o;
-    return from == o;
+    for (const sw_peer_conn *c = sw->conns; c; c = c->next) {
+        if (c != o && c->state == SW_PEER_ACTIVE &&
+            (c->avail_seed || sw__bitfield_get(&c->have, piece)))
+            return true;
+    }
+    return false;
+}
+
+/* Whether o may be shown a new piece now that `from` announced piece (o's
+ * current one). Strictly, the piece must be out at another peer: that peer
+ * announcing it now, or o announcing it when another peer had it already
+ * (that peer's HAVE came earlier and will not come again). */
+static bool may_move_on(const sw_swarm *sw, const sw_peer_conn *o, const sw_peer_conn *from,
+                        uint32_t piece)
+{
+    if (!SW_ENV_BOOL(sw->env, STRICT_SUPER_SEEDING))
+        return from == o;
+    return from != o || held_elsewhere(sw, o, piece);
 }
 
 void sw__super_seed_on_have(sw_peer_conn *pc, uint32_t piece)
@@ -135,7 +150,7 @@ void sw__super_seed_on_have(sw_peer_conn *pc, uint32_t piece)
         pc->ss_counted = false;
     }
     for (sw_peer_conn *o = sw->conns; o; o = o->next) {
-        if (!is_active(o) || o->ss_piece != (int)piece || !may_move_on(sw, o, pc))
+        if (!is_active(o) || o->ss_piece != (int)piece || !may_move_on(sw, o, pc, piece))
             continue;
         reveal_next(o);
         sw__peer_send_flush(o);
@@ -188,9 +203,4 @@ int sw__swarm_set_super_seeding(sw_swarm *sw, bool on)
     free(sw->ss_shown);
     sw->ss_shown = NULL;
     return 0;
-}
-
-bool sw__swarm_super_seeding(const sw_swarm *sw)
-{
-    return sw->super_seeding;
 }

@@ -394,7 +394,6 @@ bool sw__swarm_upload_only(const sw_swarm *sw);
  * (SW_ERR_NOT_READY otherwise); peers greeted from now on see one piece at a
  * time. Off: every peer is shown the rest. */
 int sw__swarm_set_super_seeding(sw_swarm *sw, bool on);
-bool sw__swarm_super_seeding(const sw_swarm *sw);
 
 /* Counts for status. */
 typedef struct sw_swarm_counts {
