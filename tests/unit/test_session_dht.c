@@ -381,6 +381,91 @@ static void test_magnet_through_dht(void **state)
     fx_torrent_free(&ft);
 }
 
+static sw_torrent_info *create_ti(const char *path, bool is_private)
+{
+    sw_create_params cp;
+    sw_create_params_init(&cp);
+    cp.path = path;
+    cp.is_private = is_private;
+    cp.num_threads = 1;
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(sw_create_torrent(&cp, &buf, &len, NULL), 0);
+    sw_torrent_info *ti;
+    assert_int_equal(sw_torrent_info_load(buf, len, NULL, &ti, NULL), 0);
+    free(buf);
+    return ti;
+}
+
+/* A private torrent (BEP 27) never uses the DHT; a public one beside it in
+ * the same session does, which shows the announce round ran. */
+static void test_private_torrent_stays_off(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    char path[128];
+    snprintf(path, sizeof path, "%s/data.bin", dir);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    for (int i = 0; i < 100000; i++)
+        fputc((i * 31 + 7) & 0xff, fp);
+    fclose(fp);
+    sw_torrent_info *priv = create_ti(path, true);
+    sw_torrent_info *pub = create_ti(path, false);
+    assert_true(sw_torrent_info_is_private(priv));
+
+    sw_session *other = new_session();
+    sw_session *s = new_session();
+    assert_int_equal(sw_session_add_dht_node(s, "127.0.0.1", port_of(other)), 0);
+    assert_true(wait_nodes(s, 1, WAIT_MS));
+    sw_add_torrent_params p;
+    sw_add_torrent_params_init(&p);
+    p.save_path = dir;
+    p.ti = priv;
+    sw_torrent_handle hp, hu;
+    assert_int_equal(sw_session_add_torrent(s, &p, &hp, NULL), 0);
+    assert_true(wait_finished(hp, WAIT_MS));
+    p.ti = pub;
+    assert_int_equal(sw_session_add_torrent(s, &p, &hu, NULL), 0);
+    assert_true(wait_finished(hu, WAIT_MS));
+    /* Pop until the public torrent's announce is back; the private one
+     * must not have had one meanwhile. */
+    uint64_t deadline = now_ms() + WAIT_MS;
+    bool public_done = false;
+    while (!public_done && now_ms() < deadline) {
+        sw_session_wait_for_alert(s, 50);
+        sw_alert *a;
+        while (sw_session_pop_alert(s, &a) == 0 && a) {
+            if (a->type == SW_ALERT_DHT_REPLY) {
+                assert_int_not_equal(a->torrent_id, hp.id);
+                public_done = public_done || a->torrent_id == hu.id;
+            }
+            sw_alert_free(a);
+        }
+    }
+    assert_true(public_done);
+    /* The other node heard of the public torrent only. */
+    const sw_sha1 *pub_ih = &sw_torrent_info_hashes(pub)->v1;
+    const sw_sha1 *priv_ih = &sw_torrent_info_hashes(priv)->v1;
+    sw_alert *a;
+    bool heard_public = false;
+    while (sw_session_pop_alert(other, &a) == 0 && a) {
+        if (a->type == SW_ALERT_DHT_GET_PEERS || a->type == SW_ALERT_DHT_ANNOUNCE) {
+            assert_memory_not_equal(a->info_hash.v, priv_ih->v, 20);
+            heard_public = heard_public || memcmp(a->info_hash.v, pub_ih->v, 20) == 0;
+        }
+        sw_alert_free(a);
+    }
+    assert_true(heard_public);
+
+    sw_session_free(s);
+    sw_session_free(other);
+    sw_torrent_info_unref(priv);
+    sw_torrent_info_unref(pub);
+    remove_dir(dir);
+}
+
 /* ---- items ---- */
 
 static bool put_stored(const sw_alert *a, void *arg)
@@ -638,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_items),
         cmocka_unit_test(test_state_keeps_node_id),
         cmocka_unit_test(test_running_lookups_listed),
+        cmocka_unit_test(test_private_torrent_stays_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
