@@ -1214,11 +1214,17 @@ int sw_session_dht_routing_table(sw_session *ses, sw_dht_routing_bucket **bucket
 }
 
 /* The session's own start (SW_SESSION_START_DEFAULT_FEATURES). */
-int sw__session_dht_start_default(sw_session *ses)
+static int start_default_fn(sw_session *ses, void *arg)
 {
     if (!sw__settings_bool(ses->settings, SW_SET_ENABLE_DHT))
         return 0;
-    return sw_session_start_dht(ses);
+    return start_fn(ses, arg);
+}
+
+int sw__session_dht_start_default(sw_session *ses)
+{
+    /* The settings belong to the network thread: read them there. */
+    return sw__session_run(ses, start_default_fn, NULL);
 }
 
 /* ---- running lookups ---- */
