@@ -34,8 +34,11 @@ typedef struct dht_torrent {
     bool busy;         /* an announce is running */
 } dht_torrent;
 
+typedef struct resolve_req resolve_req;
+
 struct sw_session_dht {
     sw_session *ses;
+    resolve_req *resolving;  /* names being resolved (cancelled at shutdown) */
     sw_dht *node;            /* NULL while stopped or waiting for the UDP socket */
     int family;              /* the node's address family */
     uint16_t announced_port; /* the listen port torrents were announced with */
@@ -268,12 +271,14 @@ static int open_node(struct sw_session_dht *d)
 
 /* ---- routers and nodes by name ---- */
 
-typedef struct resolve_req {
+struct resolve_req {
     uv_getaddrinfo_t req;
     sw_session *ses;
     uint16_t port;
     bool router;
-} resolve_req;
+    resolve_req *prev, *next; /* the state's list; unlinked at shutdown */
+    bool linked;
+};
 
 static void add_resolved(struct sw_session_dht *d, const sw_endpoint *ep, bool router)
 {
@@ -316,6 +321,14 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     resolve_req *r = req->data;
     struct sw_session_dht *d = r->ses->dht;
+    if (r->linked && d) {
+        if (r->prev)
+            r->prev->next = r->next;
+        else
+            d->resolving = r->next;
+        if (r->next)
+            r->next->prev = r->prev;
+    }
     if (status == 0 && d && !r->ses->shutting_down) {
         for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
             sw_endpoint ep;
@@ -354,6 +367,11 @@ static int add_host(struct sw_session_dht *d, const char *host, int port, bool r
         free(r);
         return rc;
     }
+    r->next = d->resolving;
+    if (r->next)
+        r->next->prev = r;
+    d->resolving = r;
+    r->linked = true;
     return 0;
 }
 
@@ -651,6 +669,13 @@ void sw__session_dht_shutdown(sw_session *ses)
     if (!d)
         return;
     close_node(d);
+    /* A name still queued for the resolver need not hold the shutdown up
+     * (one already being resolved finishes, and is ignored). */
+    for (resolve_req *r = d->resolving; r; r = r->next) {
+        r->linked = false;
+        uv_cancel((uv_req_t *)&r->req);
+    }
+    d->resolving = NULL;
     ses->dht = NULL;
     uv_timer_stop(&d->timer);
     uv_close((uv_handle_t *)&d->timer, free_state);
