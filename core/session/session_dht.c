@@ -464,8 +464,9 @@ static void on_torrent_peers(void *user, const sw_sha1 *info_hash, const sw_endp
     for (size_t i = 0; i < n; i++) {
         if (is_own(c->ses, &peers[i]))
             continue;
-        if (sw__swarm_add_peer(&t->swarm, &peers[i], SW_PEER_SRC_DHT, false) >= 0)
-            c->peers++;
+        /* Counted even when already known: the DHT found it. */
+        c->peers++;
+        (void)sw__swarm_add_peer(&t->swarm, &peers[i], SW_PEER_SRC_DHT, false);
     }
 }
 
@@ -490,7 +491,8 @@ static void on_torrent_announced(void *user, int status, const sw_dht_lookup_sta
         if (status != 0 || (c->peers == 0 && t && !torrent_done(t))) {
             /* Nothing yet: ask again soon, backing off. */
             wait = e->retry_ms < full ? e->retry_ms : full;
-            e->retry_ms = e->retry_ms * 2;
+            if (e->retry_ms < full)
+                e->retry_ms *= 2;
         } else {
             e->retry_ms = RETRY_FIRST_MS;
         }
