@@ -467,6 +467,50 @@ static void test_private_torrent_stays_off(void **state)
     remove_dir(dir);
 }
 
+static bool announce_on_port(const sw_alert *a, void *arg)
+{
+    return a->payload.dht.peer.port == *(int *)arg;
+}
+
+/* Listening on a new port: the torrent is announced again with it at once
+ * (not after dht_announce_interval). */
+static void test_new_port_announced(void **state)
+{
+    (void)state;
+    fx_torrent ft;
+    assert_int_equal(fx_make_torrent(&ft, "np", files, 1, 32768, 17, false), 0);
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/np", dir);
+    mkdir(sub, 0755);
+    write_data(&ft, dir);
+    sw_session *other = new_session();
+    sw_session *s = new_session();
+    assert_int_equal(sw_session_add_dht_node(s, "127.0.0.1", port_of(other)), 0);
+    assert_true(wait_nodes(s, 1, WAIT_MS));
+    sw_add_torrent_params p;
+    sw_add_torrent_params_init(&p);
+    p.ti = ft.ti;
+    p.save_path = dir;
+    sw_torrent_handle h;
+    assert_int_equal(sw_session_add_torrent(s, &p, &h, NULL), 0);
+    int first = port_of(s);
+    sw_alert *a = wait_alert_if(other, SW_ALERT_DHT_ANNOUNCE, announce_on_port, &first, WAIT_MS);
+    assert_non_null(a);
+    sw_alert_free(a);
+    assert_int_equal(sw_session_listen_on(s, 0, 0, "127.0.0.1", 0), 0);
+    int second = port_of(s);
+    assert_int_not_equal(first, second);
+    a = wait_alert_if(other, SW_ALERT_DHT_ANNOUNCE, announce_on_port, &second, WAIT_MS);
+    assert_non_null(a);
+    sw_alert_free(a);
+    sw_session_free(s);
+    sw_session_free(other);
+    remove_dir(dir);
+    fx_torrent_free(&ft);
+}
+
 /* ---- items ---- */
 
 static bool put_stored(const sw_alert *a, void *arg)
@@ -725,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_state_keeps_node_id),
         cmocka_unit_test(test_running_lookups_listed),
         cmocka_unit_test(test_private_torrent_stays_off),
+        cmocka_unit_test(test_new_port_announced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
