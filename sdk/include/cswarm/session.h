@@ -384,13 +384,17 @@ SW_API int sw_session_plugin_names(sw_session *ses, char **names_out);
 SW_API int sw_session_start_dht(sw_session *ses);
 /* Stops it: lookups end, the node forgets its routing table. */
 SW_API int sw_session_stop_dht(sw_session *ses);
+/* True from start to stop (also while the node waits for the session to
+ * listen). */
 SW_API bool sw_session_is_dht_running(sw_session *ses);
 /* A bootstrap router: asked when the routing table is empty, never added
- * to it. host is a name or numeric address (a name is resolved by the
- * network thread). Kept across stop/start. Returns at once. */
+ * to it. host is a name or numeric address; a name is resolved in the
+ * background, so the call does not wait for DNS. Kept across stop/start.
+ * SW_ERR_INVALID_ARG for an empty host or a port outside 1-65535. */
 SW_API int sw_session_add_dht_router(sw_session *ses, const char *host, int port);
 /* Pings a node; it joins the routing table if it answers (queued until the
- * node runs). Returns at once. */
+ * node runs; pinged again while the table is empty). Names as for
+ * sw_session_add_dht_router. */
 SW_API int sw_session_add_dht_node(sw_session *ses, const char *host, int port);
 
 /* Looks up an immutable item by its target (SHA-1 of the bencoded value):
