@@ -7,6 +7,7 @@
  *     peer itself announces the piece;
  *   - with strict_super_seeding, once another peer announces it, so the
  *     piece must have been passed on before the seed spends more on it.
+ * The peer's last two missing pieces are shown together (see reveal_next).
  * Requests for pieces never shown to a peer are refused, so each piece goes
  * out to one peer first. Connections greeted before super seeding began keep
  * seeing everything. Turning it off shows every peer the rest of the pieces
@@ -14,7 +15,6 @@
  *
  * Threading: network thread only, like the rest of core/peer. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "peer_conn_int.h"
 

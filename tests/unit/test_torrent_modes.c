@@ -691,6 +691,22 @@ static void test_upload_mode_on_full_disk(void **state)
     assert_true(st.upload_mode);
     assert_int_equal(st.error, 0);
 
+    /* An auto-managed torrent tries again by itself after
+     * optimistic_disk_retry seconds (and is back in upload mode). */
+    set_int(leech, SW_SET_OPTIMISTIC_DISK_RETRY, 1);
+    usleep(300000);
+    while (sw_session_pop_alert(leech, &a) == 0 && a)
+        sw_alert_free(a);
+    a = wait_alert(leech, SW_ALERT_FILE_ERROR, hl.id, 2500); /* not auto-managed: stays */
+    assert_null(a);
+    assert_int_equal(sw_torrent_auto_managed(hl, true), 0);
+    a = wait_alert(leech, SW_ALERT_FILE_ERROR, hl.id, WAIT_MS);
+    assert_non_null(a);
+    assert_int_equal(a->error, UV_ENOSPC);
+    sw_alert_free(a);
+    assert_int_equal(sw_torrent_auto_managed(hl, false), 0);
+    assert_true(status_of(hl).upload_mode);
+
     /* Room made: out of upload mode the download completes. */
     assert_true(mount_tmpfs(dl.path, "1m", true));
     assert_int_equal(sw_torrent_set_upload_mode(hl, false), 0);
