@@ -84,6 +84,8 @@ static const struct {
     {"auto_managed", SW_ADD_AUTO_MANAGED},
     {"sequential_download", SW_ADD_SEQUENTIAL_DOWNLOAD},
     {"use_resume_save_path", SW_ADD_USE_RESUME_SAVE_PATH},
+    {"share_mode", SW_ADD_SHARE_MODE},
+    {"super_seeding", SW_ADD_SUPER_SEEDING},
 };
 
 /* ses:add_torrent{ ti = path | torrent_data = bencoded | magnet = uri |

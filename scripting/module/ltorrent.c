@@ -61,6 +61,8 @@ void sw__lua_push_torrent_status(lua_State *L, const sw_torrent_status *st)
     SETB("sequential_download", st->sequential_download);
     SETB("upload_mode", st->upload_mode);
     SETB("seed_mode", st->seed_mode);
+    SETB("share_mode", st->share_mode);
+    SETB("super_seeding", st->super_seeding);
     SETB("is_finished", st->is_finished);
     SETB("is_seeding", st->is_seeding);
     SETB("has_metadata", st->has_metadata);
@@ -182,6 +184,22 @@ static int t_set_upload_mode(lua_State *L)
 {
     sw_torrent_handle h = sw__lua_check_torrent(L, 1);
     check(L, sw_torrent_set_upload_mode(h, lua_toboolean(L, 2)));
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int t_super_seeding(lua_State *L)
+{
+    sw_torrent_handle h = sw__lua_check_torrent(L, 1);
+    check(L, sw_torrent_super_seeding(h, lua_toboolean(L, 2)));
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int t_set_share_mode(lua_State *L)
+{
+    sw_torrent_handle h = sw__lua_check_torrent(L, 1);
+    check(L, sw_torrent_set_share_mode(h, lua_toboolean(L, 2)));
     lua_settop(L, 1);
     return 1;
 }
@@ -437,6 +455,8 @@ static const luaL_Reg methods[] = {
     {"set_max_connections", t_set_max_connections},
     {"set_sequential_download", t_set_sequential_download},
     {"set_upload_mode", t_set_upload_mode},
+    {"super_seeding", t_super_seeding},
+    {"set_share_mode", t_set_share_mode},
     {"save_path", t_save_path},
     {"connect_peer", t_connect_peer},
     {"peers", t_peers},

@@ -9,7 +9,9 @@
   only one or two pieces at first.
 - seed mode: a seed_mode cswarm seed serves correct data without a check;
   on a corrupted file the bad piece is found when first read, seed mode
-  ends and the recheck leaves the seed without that piece."""
+  ends and the recheck leaves the seed without that piece.
+- the modes through the cswarm Lua module (add flags, status fields,
+  t:super_seeding, t:set_share_mode)."""
 
 import os
 import socket
@@ -277,9 +279,51 @@ def test_seed_mode(c):
     assert st.total_failed_bytes == 0, st.total_failed_bytes
 
 
+LUA_MODES = r"""
+local cswarm = require "cswarm"
+local torrent, dir, empty = arg[1], arg[2], arg[3]
+local ses <close> = cswarm.session({ listen_interfaces = "127.0.0.1:0", enable_dht = false,
+                                     enable_lsd = false, enable_upnp = false,
+                                     enable_natpmp = false })
+local function wait(pred, what)
+  local deadline = cswarm.now() + 20
+  while not pred() do
+    if cswarm.now() > deadline then error("timed out waiting for " .. what) end
+    cswarm.sleep(0.05)
+  end
+end
+local h = assert(ses:add_torrent{ ti = torrent, save_path = dir, super_seeding = true })
+wait(function()
+  local st = h:status()
+  return st.state == "seeding" and st.super_seeding
+end, "super seeding")
+assert(h:super_seeding(false) == h)
+assert(not h:status().super_seeding)
+ses:remove_torrent(h)
+local s = assert(ses:add_torrent{ ti = torrent, save_path = empty, share_mode = true })
+wait(function() return s:status().state == "finished" end, "share mode to finish")
+local st = s:status()
+assert(st.share_mode and st.total_wanted == 0)
+s:set_share_mode(false)
+assert(not s:status().share_mode)
+print("modes ok")
+"""
+
+
+def test_lua_bindings(c):
+    # The modes through the cswarm Lua module (cswarm run).
+    src, _, torrent = make_torrent(c, "lua-modes.bin", 6)
+    script = os.path.join(c.tempdir("modes-lua-"), "modes.lua")
+    with open(script, "w") as f:
+        f.write(LUA_MODES)
+    out = subprocess.run([swtest.CSWARM, "run", script, torrent, src, c.tempdir("modes-lua-dl-")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "modes ok" in out.stdout, (out.stdout, out.stderr)
+
+
 def main():
     tests = [test_super_seed_raw_peer, test_super_seed_libtorrent,
-             test_strict_super_seed_libtorrent, test_seed_mode]
+             test_strict_super_seed_libtorrent, test_seed_mode, test_lua_bindings]
     for t in tests:
         log("==", t.__name__)
         with Cleanup() as c:
