@@ -88,6 +88,16 @@ static const struct {
     {"super_seeding", SW_ADD_SUPER_SEEDING},
 };
 
+/* Flags on by default that a false value turns off. */
+static const struct {
+    const char *key;
+    uint64_t flag;
+} default_flags[] = {
+    {"duplicate_is_error", SW_ADD_DUPLICATE_IS_ERROR},
+    {"apply_ip_filter", SW_ADD_APPLY_IP_FILTER},
+    {"update_subscribe", SW_ADD_UPDATE_SUBSCRIBE},
+};
+
 /* ses:add_torrent{ ti = path | torrent_data = bencoded | magnet = uri |
  *                  url = http(s) URL, save_path = ..., ... }
  * Returns a handle, or nil, message, code. */
@@ -151,10 +161,12 @@ int sw__lua_session_add_torrent(lua_State *L)
     for (size_t i = 0; i < sizeof add_flags / sizeof add_flags[0]; i++)
         if (field_bool(L, 2, add_flags[i].key))
             p.flags |= add_flags[i].flag;
-    lua_getfield(L, 2, "duplicate_is_error");
-    if (lua_isboolean(L, -1) && !lua_toboolean(L, -1))
-        p.flags &= ~(uint64_t)SW_ADD_DUPLICATE_IS_ERROR;
-    lua_pop(L, 1);
+    for (size_t i = 0; i < sizeof default_flags / sizeof default_flags[0]; i++) {
+        lua_getfield(L, 2, default_flags[i].key);
+        if (lua_isboolean(L, -1) && !lua_toboolean(L, -1))
+            p.flags &= ~default_flags[i].flag;
+        lua_pop(L, 1);
+    }
     const char *storage = field_str(L, 2, "storage_mode", NULL);
     if (storage && !strcmp(storage, "allocate"))
         p.storage_mode = SW_STORAGE_MODE_ALLOCATE;

@@ -346,24 +346,77 @@ static int s_status(lua_State *L)
     int rc = sw_session_get_status(ls->ses, &st);
     if (rc < 0)
         return sw__lua_fail(L, rc, "status");
-    lua_createtable(L, 0, 20);
+    lua_createtable(L, 0, 48);
     lua_pushboolean(L, st.has_incoming_connections);
     lua_setfield(L, -2, "has_incoming_connections");
     SETI("upload_rate", st.upload_rate);
     SETI("download_rate", st.download_rate);
     SETI("payload_upload_rate", st.payload_upload_rate);
     SETI("payload_download_rate", st.payload_download_rate);
+    SETI("ip_overhead_upload_rate", st.ip_overhead_upload_rate);
+    SETI("ip_overhead_download_rate", st.ip_overhead_download_rate);
+    SETI("tracker_upload_rate", st.tracker_upload_rate);
+    SETI("tracker_download_rate", st.tracker_download_rate);
     SETI("total_download", st.total_download);
     SETI("total_upload", st.total_upload);
     SETI("total_payload_download", st.total_payload_download);
     SETI("total_payload_upload", st.total_payload_upload);
+    SETI("total_ip_overhead_download", st.total_ip_overhead_download);
+    SETI("total_ip_overhead_upload", st.total_ip_overhead_upload);
+    SETI("total_tracker_download", st.total_tracker_download);
+    SETI("total_tracker_upload", st.total_tracker_upload);
     SETI("total_redundant_bytes", st.total_redundant_bytes);
     SETI("total_failed_bytes", st.total_failed_bytes);
     SETI("num_peers", st.num_peers);
+    SETI("num_half_open", st.num_half_open);
     SETI("num_unchoked", st.num_unchoked);
     SETI("allowed_upload_slots", st.allowed_upload_slots);
+    SETI("optimistic_unchoke_counter", st.optimistic_unchoke_counter);
+    SETI("unchoke_counter", st.unchoke_counter);
+    SETI("disk_write_queue", st.disk_write_queue);
+    SETI("disk_read_queue", st.disk_read_queue);
+    SETI("disk_queued_jobs", st.disk_queued_jobs);
     SETI("peerlist_size", st.peerlist_size);
     SETI("num_torrents", st.num_torrents);
+    SETI("up_bandwidth_queue", st.up_bandwidth_queue);
+    SETI("down_bandwidth_queue", st.down_bandwidth_queue);
+    SETI("up_bandwidth_bytes_queue", st.up_bandwidth_bytes_queue);
+    SETI("down_bandwidth_bytes_queue", st.down_bandwidth_bytes_queue);
+    /* The DHT's figures (0 while it does not run) and its KRPC traffic. */
+    lua_createtable(L, 0, 12);
+    SETI("nodes", st.dht_nodes);
+    SETI("node_cache", st.dht_node_cache);
+    SETI("torrents", st.dht_torrents);
+    SETI("global_nodes", st.dht_global_nodes);
+    SETI("lookups", st.dht_lookups);
+    SETI("buckets", st.dht_buckets);
+    SETI("total_allocations", st.dht_total_allocations);
+    SETI("upload_rate", st.dht_upload_rate);
+    SETI("download_rate", st.dht_download_rate);
+    SETI("total_upload", st.total_dht_upload);
+    SETI("total_download", st.total_dht_download);
+    lua_setfield(L, -2, "dht");
+    /* uTP sockets now and packets since the session started. */
+    const sw_utp_status *u = &st.utp_status;
+    lua_createtable(L, 0, 17);
+    SETI("num_idle", u->num_idle);
+    SETI("num_syn_sent", u->num_syn_sent);
+    SETI("num_connected", u->num_connected);
+    SETI("num_fin_sent", u->num_fin_sent);
+    SETI("num_close_wait", u->num_close_wait);
+    SETI("packets_in", u->packets_in);
+    SETI("packets_out", u->packets_out);
+    SETI("payload_pkts_in", u->payload_pkts_in);
+    SETI("payload_pkts_out", u->payload_pkts_out);
+    SETI("packet_loss", u->packet_loss);
+    SETI("packet_resend", u->packet_resend);
+    SETI("fast_retransmit", u->fast_retransmit);
+    SETI("timeout", u->timeout);
+    SETI("invalid_pkts_in", u->invalid_pkts_in);
+    SETI("redundant_pkts_in", u->redundant_pkts_in);
+    SETI("samples_above_target", u->samples_above_target);
+    SETI("samples_below_target", u->samples_below_target);
+    lua_setfield(L, -2, "utp");
     return 1;
 }
 
@@ -500,6 +553,8 @@ void sw__lua_session_register(lua_State *L)
     if (luaL_newmetatable(L, SW_LUA_SESSION_MT)) {
         luaL_newlib(L, methods);
         luaL_setfuncs(L, sw__lua_session_event_methods, 0);
+        luaL_setfuncs(L, sw__lua_session_filter_methods, 0);
+        luaL_setfuncs(L, sw__lua_session_dht_methods, 0);
         lua_setfield(L, -2, "__index");
         lua_pushcfunction(L, s_close);
         lua_setfield(L, -2, "__gc");

@@ -108,6 +108,8 @@ void sw__lua_push_torrent_status(lua_State *L, const sw_torrent_status *st)
     SETI("active_seconds", st->active_seconds);
     SETI("seeding_seconds", st->seeding_seconds);
     SETI("finished_seconds", st->finished_seconds);
+    SETI("queue_position", st->queue_position);
+    SETI("seed_rank", st->seed_rank);
 }
 
 static int t_status(lua_State *L)
@@ -153,7 +155,49 @@ static int t_session(lua_State *L)
 SIMPLE(t_pause, sw_torrent_pause)
 SIMPLE(t_resume, sw_torrent_resume)
 SIMPLE(t_force_recheck, sw_torrent_force_recheck)
+SIMPLE(t_queue_position_up, sw_torrent_queue_position_up)
+SIMPLE(t_queue_position_down, sw_torrent_queue_position_down)
+SIMPLE(t_queue_position_top, sw_torrent_queue_position_top)
+SIMPLE(t_queue_position_bottom, sw_torrent_queue_position_bottom)
 #undef SIMPLE
+
+/* Getters of one integer. */
+#define GETTER(name, call)                                                                         \
+    static int name(lua_State *L)                                                                  \
+    {                                                                                              \
+        sw_torrent_handle h = sw__lua_check_torrent(L, 1);                                         \
+        int v = 0;                                                                                 \
+        check(L, call(h, &v));                                                                     \
+        lua_pushinteger(L, v);                                                                     \
+        return 1;                                                                                  \
+    }
+GETTER(t_queue_position, sw_torrent_queue_position_get)
+GETTER(t_upload_limit, sw_torrent_upload_limit)
+GETTER(t_download_limit, sw_torrent_download_limit)
+GETTER(t_max_uploads, sw_torrent_max_uploads)
+GETTER(t_max_connections, sw_torrent_max_connections)
+#undef GETTER
+
+/* Switches taking one boolean. */
+#define SWITCH(name, call)                                                                         \
+    static int name(lua_State *L)                                                                  \
+    {                                                                                              \
+        sw_torrent_handle h = sw__lua_check_torrent(L, 1);                                         \
+        luaL_checktype(L, 2, LUA_TBOOLEAN);                                                        \
+        check(L, call(h, lua_toboolean(L, 2)));                                                    \
+        lua_settop(L, 1);                                                                          \
+        return 1;                                                                                  \
+    }
+SWITCH(t_set_auto_managed, sw_torrent_auto_managed)
+#undef SWITCH
+
+static int t_scrape_tracker(lua_State *L)
+{
+    sw_torrent_handle h = sw__lua_check_torrent(L, 1);
+    check(L, sw_torrent_scrape_tracker(h, (int)luaL_optinteger(L, 2, -1)));
+    lua_settop(L, 1);
+    return 1;
+}
 
 /* Setters taking one integer. */
 #define SETTER(name, call)                                                                         \
@@ -455,6 +499,17 @@ static const luaL_Reg methods[] = {
     {"set_max_connections", t_set_max_connections},
     {"set_sequential_download", t_set_sequential_download},
     {"set_upload_mode", t_set_upload_mode},
+    {"upload_limit", t_upload_limit},
+    {"download_limit", t_download_limit},
+    {"max_uploads", t_max_uploads},
+    {"max_connections", t_max_connections},
+    {"queue_position", t_queue_position},
+    {"queue_position_up", t_queue_position_up},
+    {"queue_position_down", t_queue_position_down},
+    {"queue_position_top", t_queue_position_top},
+    {"queue_position_bottom", t_queue_position_bottom},
+    {"set_auto_managed", t_set_auto_managed},
+    {"scrape_tracker", t_scrape_tracker},
     {"super_seeding", t_super_seeding},
     {"set_share_mode", t_set_share_mode},
     {"save_path", t_save_path},

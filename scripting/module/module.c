@@ -170,6 +170,8 @@ SW_LUA_EXPORT int luaopen_cswarm(lua_State *L)
     sw__lua_torrent_register(L);
     luaL_newlib(L, functions);
     sw__lua_session_register(L); /* also sets .session */
+    sw__lua_filter_register(L);  /* .ip_filter, .port_filter */
+    sw__lua_dht_register(L);     /* .dht_public_key */
     lua_pushstring(L, sw_version());
     lua_setfield(L, -2, "version");
     /* Constants: ses:save_state flags and alert categories. */
@@ -186,6 +188,8 @@ SW_LUA_EXPORT int luaopen_cswarm(lua_State *L)
         lua_rawseti(L, -2, t);
     }
     lua_setfield(L, -2, "alert_types");
+    sw__lua_push_alert_fields(L);
+    lua_setfield(L, -2, "alert_fields");
     /* Error codes by name (cswarm.errors.INVALID_HANDLE), as returned third
      * by functions that give nil, message, code. */
     lua_newtable(L);

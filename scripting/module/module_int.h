@@ -78,6 +78,19 @@ uint32_t sw__lua_check_alert_mask(lua_State *L, int idx);
 
 /* Alerts (lalert.c). */
 void sw__lua_push_alert(lua_State *L, int ses_idx, const sw_alert *a);
+/* Pushes cswarm.alert_fields: each mapped type's per-type field names. */
+void sw__lua_push_alert_fields(lua_State *L);
+
+/* IP and port filters (lfilter.c): the filter types, and the constructors
+ * set into the module table at the top of the stack. */
+void sw__lua_filter_register(lua_State *L);
+/* ses:set_ip_filter/ip_filter/set_port_filter/port_filter. */
+extern const luaL_Reg sw__lua_session_filter_methods[];
+
+/* The DHT (ldht.c): ses:start_dht ... methods, and cswarm.dht_public_key
+ * set into the module table at the top of the stack. */
+extern const luaL_Reg sw__lua_session_dht_methods[];
+void sw__lua_dht_register(lua_State *L);
 
 /* The wait loop (lpump.c). */
 enum sw_lua_pump_result { SW_LUA_PUMP_ALERT, SW_LUA_PUMP_TIMEOUT, SW_LUA_PUMP_STOPPED };
