@@ -43,7 +43,7 @@ static void tmpdir_make(tmpdir *d)
 
 static void tmpdir_remove(tmpdir *d)
 {
-    char cmd[320];
+    char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->path);
     assert_int_equal(system(cmd), 0);
 }
@@ -540,7 +540,7 @@ static void test_super_seed_leechers_complete(void **state)
         sw_alert *a = wait_alert(leech[i], SW_ALERT_TORRENT_FINISHED, hl[i].id, 60000);
         assert_non_null(a);
         sw_alert_free(a);
-        char path[300];
+        char path[600];
         snprintf(path, sizeof path, "%s/blob.bin", dl[i].path);
         assert_true(file_equals(path, f.t.data, (size_t)f.t.total));
     }
@@ -718,7 +718,7 @@ static void test_upload_mode_on_full_disk(void **state)
 
     sw_session_free(leech);
     sw_session_free(seeder);
-    char cmd[320];
+    char cmd[600];
     snprintf(cmd, sizeof cmd, "umount '%s'", dl.path);
     assert_int_equal(system(cmd), 0);
     tmpdir_remove(&dl);
