@@ -1,7 +1,8 @@
-/* Test helpers for plugins: sessions on loopback, temporary folders,
- * torrents with known content, waiting for alerts and states, and the paths
- * of the plugins built for the tests (<build>/tests/plugins/NAME.so) and of
- * the standard plugins' modules (<build>/plugins/NAME.so). */
+/* Test helpers for plugins: the paths of the plugins built for the tests
+ * (<build>/tests/plugins/NAME.so) and of the standard plugins' modules
+ * (<build>/plugins/NAME.so). The session helpers (pfx_session, pfx_add, ...)
+ * are the session fixture's under the names the plugin tests know; see
+ * session_fixture.h for what they do, their threading and ownership. */
 #ifndef SW_TEST_PLUGIN_FIXTURE_H
 #define SW_TEST_PLUGIN_FIXTURE_H
 
@@ -11,37 +12,77 @@
 #include <cswarm/cswarm.h>
 
 #include "disk_fixture.h"
+#include "session_fixture.h"
 
-#define PFX_WAIT_MS 20000
+#define PFX_WAIT_MS SFX_WAIT_MS
 
-typedef struct pfx_dir {
-    char path[256];
-} pfx_dir;
+typedef sfx_dir pfx_dir;
 
-void pfx_dir_make(pfx_dir *d);
-void pfx_dir_remove(pfx_dir *d);
+static inline void pfx_dir_make(pfx_dir *d)
+{
+    sfx_dir_make(d);
+}
 
-uint64_t pfx_now_ms(void);
-/* A session listening on 127.0.0.1 (an OS-chosen port) with DHT, LSD and
- * port mapping off, the given session flags and alert mask. */
-sw_session *pfx_session(unsigned flags, uint32_t mask);
-uint16_t pfx_port(sw_session *ses);
-/* Pops alerts until one of type (for torrent id, 0 = any) arrives; returns
- * it (sw_alert_free it) or NULL on timeout. */
-sw_alert *pfx_wait_alert(sw_session *ses, sw_alert_type type, uint64_t id, int timeout_ms);
-/* Pops and drops every pending alert. */
-void pfx_drain(sw_session *ses);
+static inline void pfx_dir_remove(pfx_dir *d)
+{
+    sfx_dir_remove(d);
+}
 
-sw_torrent_handle pfx_add(sw_session *ses, sw_torrent_info *ti, const char *dir);
-/* Adds by info-hash alone (as a magnet link does). */
-sw_torrent_handle pfx_add_hash(sw_session *ses, const sw_sha1 *ih, const char *dir);
-bool pfx_wait_state(sw_torrent_handle h, sw_torrent_state state, int timeout_ms);
-/* Waits until the torrent is finished or seeding. */
-bool pfx_wait_finished(sw_torrent_handle h, int timeout_ms);
+static inline uint64_t pfx_now_ms(void)
+{
+    return sfx_now_ms();
+}
 
-/* Writes t's files under root / compares them. */
-void pfx_write_data(const fx_torrent *t, const char *root);
-bool pfx_data_equals(const fx_torrent *t, const char *root);
+static inline sw_session *pfx_session(unsigned flags, uint32_t mask)
+{
+    return sfx_session(flags, mask);
+}
+
+static inline uint16_t pfx_port(sw_session *ses)
+{
+    return sfx_listen_port(ses);
+}
+
+static inline sw_alert *pfx_wait_alert(sw_session *ses, sw_alert_type type, uint64_t id,
+                                       int timeout_ms)
+{
+    return sfx_wait_alert(ses, type, id, timeout_ms);
+}
+
+static inline void pfx_drain(sw_session *ses)
+{
+    sfx_drain(ses);
+}
+
+static inline sw_torrent_handle pfx_add(sw_session *ses, sw_torrent_info *ti, const char *dir)
+{
+    return sfx_add(ses, ti, dir);
+}
+
+static inline sw_torrent_handle pfx_add_hash(sw_session *ses, const sw_sha1 *ih, const char *dir)
+{
+    return sfx_add_hash(ses, ih, dir);
+}
+
+static inline bool pfx_wait_state(sw_torrent_handle h, sw_torrent_state state, int timeout_ms)
+{
+    return sfx_wait_state(h, state, timeout_ms);
+}
+
+static inline bool pfx_wait_finished(sw_torrent_handle h, int timeout_ms)
+{
+    return sfx_wait_finished(h, timeout_ms);
+}
+
+static inline void pfx_write_data(const fx_torrent *t, const char *root)
+{
+    sfx_write_torrent_data(t, root);
+}
+
+static inline bool pfx_data_equals(const fx_torrent *t, const char *root)
+{
+    return sfx_torrent_data_equals(t, root);
+}
 
 /* Path of a test plugin (tests/plugins/NAME.c) or a standard plugin's
  * module; static buffer. */
