@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -24,186 +23,7 @@
 
 #include <cswarm/cswarm.h>
 
-#include "disk_fixture.h"
-
-#define WAIT_MS 20000
-
-/* ---- helpers ---- */
-
-typedef struct tmpdir {
-    char path[256];
-} tmpdir;
-
-static void tmpdir_make(tmpdir *d)
-{
-    snprintf(d->path, sizeof d->path, "/tmp/sw-session-test-XXXXXX");
-    assert_non_null(mkdtemp(d->path));
-}
-
-static void tmpdir_remove(tmpdir *d)
-{
-    char cmd[320];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->path);
-    assert_int_equal(system(cmd), 0);
-}
-
-static void write_whole(const char *path, const uint8_t *data, size_t len)
-{
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", path);
-    for (char *p = dir + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(dir, 0777);
-            *p = '/';
-        }
-    }
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    if (len)
-        assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
-/* Writes the torrent's files (pads skipped) under root. */
-static void write_torrent_data(const fx_torrent *t, const char *root)
-{
-    int n = sw_torrent_info_num_files(t->ti);
-    for (int i = 0; i < n; i++) {
-        const sw_file_entry *f = sw_torrent_info_file(t->ti, i);
-        if (f->flags & SW_FILE_PAD)
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", root, f->path);
-        write_whole(path, t->data + f->offset, (size_t)f->size);
-    }
-}
-
-static bool file_equals(const char *path, const uint8_t *data, size_t len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    uint8_t *buf = malloc(len + 1);
-    size_t got = fread(buf, 1, len + 1, f);
-    fclose(f);
-    bool same = got == len && memcmp(buf, data, len) == 0;
-    free(buf);
-    return same;
-}
-
-static bool data_equals(const fx_torrent *t, const char *root)
-{
-    int n = sw_torrent_info_num_files(t->ti);
-    for (int i = 0; i < n; i++) {
-        const sw_file_entry *f = sw_torrent_info_file(t->ti, i);
-        if (f->flags & SW_FILE_PAD)
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", root, f->path);
-        if (!file_equals(path, t->data + f->offset, (size_t)f->size))
-            return false;
-    }
-    return true;
-}
-
-static sw_session *new_session(uint32_t mask)
-{
-    sw_settings *s;
-    assert_int_equal(sw_settings_new(&s), 0);
-    assert_int_equal(sw_settings_set_str(s, SW_SET_LISTEN_INTERFACES, "127.0.0.1:0"), 0);
-    assert_int_equal(sw_settings_set_bool(s, SW_SET_ENABLE_DHT, false), 0);
-    assert_int_equal(sw_settings_set_bool(s, SW_SET_ENABLE_LSD, false), 0);
-    assert_int_equal(sw_settings_set_bool(s, SW_SET_ENABLE_UPNP, false), 0);
-    assert_int_equal(sw_settings_set_bool(s, SW_SET_ENABLE_NATPMP, false), 0);
-    assert_int_equal(sw_settings_set_int(s, SW_SET_AIO_THREADS, 2), 0);
-    sw_session_params p;
-    sw_session_params_init(&p);
-    p.settings = s;
-    p.alert_mask = mask;
-    p.flags = 0;
-    sw_session *ses = NULL;
-    assert_int_equal(sw_session_new(&p, &ses), 0);
-    sw_settings_free(s);
-    assert_int_equal(sw_session_listen_on(ses, 0, 0, "127.0.0.1", 0), 0);
-    return ses;
-}
-
-static uint64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
-/* Pops alerts until one of type (for torrent id, 0 = any) arrives; returns
- * it (free with sw_alert_free) or NULL on timeout. */
-static sw_alert *wait_alert(sw_session *ses, sw_alert_type type, uint64_t id, int timeout_ms)
-{
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-    while (now_ms() < deadline) {
-        sw_session_wait_for_alert(ses, 50);
-        sw_alert *a;
-        while (sw_session_pop_alert(ses, &a) == 0 && a) {
-            if (a->type == type && (id == 0 || a->torrent_id == id))
-                return a;
-            sw_alert_free(a);
-        }
-    }
-    return NULL;
-}
-
-/* Drops every pending alert, so later waits see only new ones. */
-static void drain(sw_session *ses)
-{
-    sw_alert_batch *b;
-    assert_int_equal(sw_session_pop_alerts(ses, &b), 0);
-    sw_alert_batch_free(b);
-}
-
-static sw_torrent_handle add(sw_session *ses, sw_torrent_info *ti, const char *dir,
-                             const void *resume, size_t resume_len)
-{
-    sw_add_torrent_params p;
-    sw_add_torrent_params_init(&p);
-    p.ti = ti;
-    p.save_path = dir;
-    p.resume_data = resume;
-    p.resume_data_len = resume_len;
-    sw_torrent_handle h;
-    sw_error_detail err;
-    int rc = sw_session_add_torrent(ses, &p, &h, &err);
-    if (rc != 0)
-        fail_msg("add_torrent: %s", err.message);
-    return h;
-}
-
-static sw_torrent_status status_of(sw_torrent_handle h)
-{
-    sw_torrent_status st;
-    assert_int_equal(sw_torrent_get_status(h, &st), 0);
-    return st;
-}
-
-static bool wait_state(sw_torrent_handle h, sw_torrent_state state, int timeout_ms)
-{
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-    while (now_ms() < deadline) {
-        sw_torrent_status st = status_of(h);
-        if (st.state == state && !st.error)
-            return true;
-        usleep(20000);
-    }
-    return false;
-}
-
-static uint16_t port_of(sw_session *ses)
-{
-    uint16_t port = 0;
-    assert_int_equal(sw_session_listen_port(ses, &port), 0);
-    assert_true(port > 0);
-    return port;
-}
+#include "session_fixture.h"
 
 static const fx_file multi_files[] = {
     {"a.bin", 300000, false}, {"empty", 0, false}, {"d/b.bin", 123457, false}};
@@ -213,9 +33,9 @@ static const fx_file multi_files[] = {
 static void test_lifecycle(void **state)
 {
     (void)state;
-    sw_session *ses = new_session(SW_ALERT_CAT_ALL);
+    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
     assert_true(sw_session_is_listening(ses));
-    port_of(ses);
+    sfx_listen_port(ses);
     uint8_t id[20];
     assert_int_equal(sw_session_get_peer_id(ses, id), 0);
     assert_memory_equal(id, "-SW", 3);
@@ -245,7 +65,7 @@ static void test_lifecycle(void **state)
     uint8_t *buf;
     size_t len;
     assert_int_equal(sw_session_save_state(ses, SW_SAVE_ALL, &buf, &len), 0);
-    sw_session *other = new_session(SW_ALERT_CAT_ERROR);
+    sw_session *other = sfx_session(0, SW_ALERT_CAT_ERROR);
     assert_int_equal(sw_session_load_state(other, buf, len, SW_SAVE_ALL), 0);
     assert_int_equal(sw_session_get_settings(other, &s), 0);
     int v = 0;
@@ -257,7 +77,7 @@ static void test_lifecycle(void **state)
     sw_session_free(other);
 
     /* A listen_succeeded alert was posted. */
-    sw_alert *a = wait_alert(ses, SW_ALERT_LISTEN_SUCCEEDED, 0, WAIT_MS);
+    sw_alert *a = sfx_wait_alert(ses, SW_ALERT_LISTEN_SUCCEEDED, 0, SFX_WAIT_MS);
     assert_non_null(a);
     assert_string_equal(a->payload.listen.ip, "127.0.0.1");
     sw_alert_free(a);
@@ -267,7 +87,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(sw_session_abort(ses, &proxy), 0);
     sw_session_proxy *again;
     assert_int_equal(sw_session_abort(ses, &again), SW_ERR_ABORTED);
-    assert_int_equal(sw_session_proxy_wait(proxy, WAIT_MS), 0);
+    assert_int_equal(sw_session_proxy_wait(proxy, SFX_WAIT_MS), 0);
     assert_int_equal(sw_session_pause(ses), SW_ERR_ABORTED);
     sw_session_free(ses);
     sw_session_proxy_free(proxy);
@@ -276,26 +96,26 @@ static void test_lifecycle(void **state)
 static void test_listen_range_and_fallback(void **state)
 {
     (void)state;
-    sw_session *a = new_session(SW_ALERT_CAT_ERROR);
-    uint16_t taken = port_of(a);
-    sw_session *b = new_session(SW_ALERT_CAT_ERROR);
+    sw_session *a = sfx_session(0, SW_ALERT_CAT_ERROR);
+    uint16_t taken = sfx_listen_port(a);
+    sw_session *b = sfx_session(0, SW_ALERT_CAT_ERROR);
     /* The only port of the range is taken: without the flag the OS picks. */
     assert_int_equal(sw_session_listen_on(b, taken, taken, "127.0.0.1", 0), 0);
-    uint16_t got = port_of(b);
+    uint16_t got = sfx_listen_port(b);
     assert_true(got != taken);
     /* With no_system_port it fails. */
     assert_true(sw_session_listen_on(b, taken, taken, "127.0.0.1", SW_LISTEN_NO_SYSTEM_PORT) < 0);
     assert_false(sw_session_is_listening(b));
     /* A range whose first port is taken moves on to the next one. */
     assert_int_equal(sw_session_listen_on(b, taken, taken + 1, "127.0.0.1", 0), 0);
-    assert_true(port_of(b) != taken);
+    assert_true(sfx_listen_port(b) != taken);
     sw_session_free(b);
     sw_session_free(a);
 }
 
 typedef struct pair {
     fx_torrent t;
-    tmpdir seed_dir, dl_dir;
+    sfx_dir seed_dir, dl_dir;
     sw_session *seeder, *leecher;
     sw_torrent_handle hs, hl;
 } pair;
@@ -304,34 +124,34 @@ static void pair_setup(pair *p, int piece_length)
 {
     memset(p, 0, sizeof *p);
     assert_int_equal(fx_make_torrent(&p->t, "multi", multi_files, 3, piece_length, 7, false), 0);
-    tmpdir_make(&p->seed_dir);
-    tmpdir_make(&p->dl_dir);
-    write_torrent_data(&p->t, p->seed_dir.path);
-    p->seeder = new_session(SW_ALERT_CAT_ALL);
-    p->leecher = new_session(SW_ALERT_CAT_ALL);
-    p->hs = add(p->seeder, p->t.ti, p->seed_dir.path, NULL, 0);
-    assert_true(wait_state(p->hs, SW_TORRENT_SEEDING, WAIT_MS));
-    drain(p->seeder);
+    sfx_dir_make(&p->seed_dir);
+    sfx_dir_make(&p->dl_dir);
+    sfx_write_torrent_data(&p->t, p->seed_dir.path);
+    p->seeder = sfx_session(0, SW_ALERT_CAT_ALL);
+    p->leecher = sfx_session(0, SW_ALERT_CAT_ALL);
+    p->hs = sfx_add(p->seeder, p->t.ti, p->seed_dir.path);
+    assert_true(sfx_wait_state(p->hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sfx_drain(p->seeder);
 }
 
 static void pair_teardown(pair *p)
 {
     sw_session_free(p->leecher);
     sw_session_free(p->seeder);
-    tmpdir_remove(&p->seed_dir);
-    tmpdir_remove(&p->dl_dir);
+    sfx_dir_remove(&p->seed_dir);
+    sfx_dir_remove(&p->dl_dir);
     fx_torrent_free(&p->t);
 }
 
 static void download(pair *p)
 {
-    p->hl = add(p->leecher, p->t.ti, p->dl_dir.path, NULL, 0);
-    assert_true(wait_state(p->hl, SW_TORRENT_DOWNLOADING, WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(p->hl, "127.0.0.1", port_of(p->seeder)), 0);
-    sw_alert *a = wait_alert(p->leecher, SW_ALERT_TORRENT_FINISHED, p->hl.id, WAIT_MS);
+    p->hl = sfx_add(p->leecher, p->t.ti, p->dl_dir.path);
+    assert_true(sfx_wait_state(p->hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    sfx_connect(p->hl, p->seeder);
+    sw_alert *a = sfx_wait_alert(p->leecher, SW_ALERT_TORRENT_FINISHED, p->hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     sw_alert_free(a);
-    assert_true(data_equals(&p->t, p->dl_dir.path));
+    assert_true(sfx_torrent_data_equals(&p->t, p->dl_dir.path));
 }
 
 static void test_transfer_then_remove_with_delete(void **state)
@@ -341,7 +161,7 @@ static void test_transfer_then_remove_with_delete(void **state)
     pair_setup(&p, 32768);
     download(&p);
 
-    sw_torrent_status st = status_of(p.hl);
+    sw_torrent_status st = sfx_status(p.hl);
     assert_int_equal(st.state, SW_TORRENT_SEEDING);
     assert_int_equal(st.num_pieces, st.num_pieces_total);
     assert_int_equal(st.total_done, p.t.total);
@@ -369,7 +189,7 @@ static void test_transfer_then_remove_with_delete(void **state)
     assert_int_equal(sw_torrent_force_recheck(p.hl), SW_ERR_INVALID_HANDLE);
     assert_int_equal(sw_torrent_set_file_priority(p.hl, 0, 1), SW_ERR_INVALID_HANDLE);
     assert_int_equal(sw_session_remove_torrent(p.leecher, p.hl, 0), SW_ERR_INVALID_HANDLE);
-    sw_alert *a = wait_alert(p.leecher, SW_ALERT_TORRENT_DELETED, p.hl.id, WAIT_MS);
+    sw_alert *a = sfx_wait_alert(p.leecher, SW_ALERT_TORRENT_DELETED, p.hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     sw_alert_free(a);
     char path[512];
@@ -383,7 +203,7 @@ static void test_transfer_then_remove_with_delete(void **state)
     assert_int_equal(n, 0);
     free(hs);
     /* The seeder's copy is untouched. */
-    assert_true(data_equals(&p.t, p.seed_dir.path));
+    assert_true(sfx_torrent_data_equals(&p.t, p.seed_dir.path));
     pair_teardown(&p);
 }
 
@@ -392,7 +212,7 @@ static void test_recheck_finds_corrupted_piece(void **state)
     (void)state;
     pair p;
     pair_setup(&p, 16384);
-    sw_torrent_status st = status_of(p.hs);
+    sw_torrent_status st = sfx_status(p.hs);
     int total = st.num_pieces_total;
     assert_int_equal(st.num_pieces, total);
     /* Flip one byte of piece 3 on disk (inside a.bin). */
@@ -407,10 +227,10 @@ static void test_recheck_finds_corrupted_piece(void **state)
     assert_int_equal(pwrite(fd, &b, 1, off), 1);
     close(fd);
     assert_int_equal(sw_torrent_force_recheck(p.hs), 0);
-    sw_alert *a = wait_alert(p.seeder, SW_ALERT_TORRENT_CHECKED, p.hs.id, WAIT_MS);
+    sw_alert *a = sfx_wait_alert(p.seeder, SW_ALERT_TORRENT_CHECKED, p.hs.id, SFX_WAIT_MS);
     assert_non_null(a);
     sw_alert_free(a);
-    st = status_of(p.hs);
+    st = sfx_status(p.hs);
     assert_int_equal(st.num_pieces, total - 1);
     assert_int_equal(st.state, SW_TORRENT_DOWNLOADING);
     uint8_t *bits;
@@ -430,7 +250,7 @@ static void test_resume_data_round_trip(void **state)
     pair_setup(&p, 32768);
     assert_int_equal(sw_torrent_set_file_priority(p.hs, 2, 5), 0);
     assert_int_equal(sw_torrent_save_resume_data(p.hs, 0), 0);
-    sw_alert *a = wait_alert(p.seeder, SW_ALERT_SAVE_RESUME_DATA, p.hs.id, WAIT_MS);
+    sw_alert *a = sfx_wait_alert(p.seeder, SW_ALERT_SAVE_RESUME_DATA, p.hs.id, SFX_WAIT_MS);
     assert_non_null(a);
     assert_non_null(a->payload.resume.data);
     size_t len = a->payload.resume.len;
@@ -438,18 +258,23 @@ static void test_resume_data_round_trip(void **state)
     memcpy(resume, a->payload.resume.data, len);
     sw_alert_free(a);
     assert_int_equal(sw_session_remove_torrent(p.seeder, p.hs, 0), 0);
-    p.hs = add(p.seeder, p.t.ti, p.seed_dir.path, resume, len);
+    sw_add_torrent_params ap;
+    sw_add_torrent_params_init(&ap);
+    ap.ti = p.t.ti;
+    ap.save_path = p.seed_dir.path;
+    ap.resume_data = resume;
+    ap.resume_data_len = len;
+    p.hs = sfx_add_params(p.seeder, &ap);
     free(resume);
-    a = wait_alert(p.seeder, SW_ALERT_TORRENT_CHECKED, p.hs.id, WAIT_MS);
+    a = sfx_wait_alert(p.seeder, SW_ALERT_TORRENT_CHECKED, p.hs.id, SFX_WAIT_MS);
     assert_non_null(a);
     sw_alert_free(a);
-    sw_torrent_status st = status_of(p.hs);
+    sw_torrent_status st = sfx_status(p.hs);
     assert_int_equal(st.num_pieces, st.num_pieces_total);
     int prio = 0;
     assert_int_equal(sw_torrent_file_priority(p.hs, 2, &prio), 0);
     assert_int_equal(prio, 5);
     /* A duplicate add is an error by default. */
-    sw_add_torrent_params ap;
     sw_add_torrent_params_init(&ap);
     ap.ti = p.t.ti;
     ap.save_path = p.seed_dir.path;
@@ -492,18 +317,18 @@ static void test_dispatch_callback_calls_api_inline(void **state)
     pair p;
     pair_setup(&p, 32768);
     dispatch_ctx d = {0};
-    p.hl = add(p.leecher, p.t.ti, p.dl_dir.path, NULL, 0);
+    p.hl = sfx_add(p.leecher, p.t.ti, p.dl_dir.path);
     d.h = p.hl;
     assert_int_equal(sw_session_set_alert_dispatch(p.leecher, on_dispatch, &d), 0);
-    assert_true(wait_state(p.hl, SW_TORRENT_DOWNLOADING, WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(p.hl, "127.0.0.1", port_of(p.seeder)), 0);
-    uint64_t deadline = now_ms() + WAIT_MS;
-    while (!d.finished && now_ms() < deadline)
+    assert_true(sfx_wait_state(p.hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    sfx_connect(p.hl, p.seeder);
+    uint64_t deadline = sfx_now_ms() + SFX_WAIT_MS;
+    while (!d.finished && sfx_now_ms() < deadline)
         usleep(20000);
     assert_int_equal(d.status_rc, 0);
     assert_int_equal(d.finished, 1);
     assert_int_equal(sw_session_set_alert_dispatch(p.leecher, NULL, NULL), 0);
-    assert_true(data_equals(&p.t, p.dl_dir.path));
+    assert_true(sfx_torrent_data_equals(&p.t, p.dl_dir.path));
     pair_teardown(&p);
 }
 
@@ -518,30 +343,30 @@ static void test_async_add_and_state_updates(void **state)
     ap.save_path = p.dl_dir.path;
     ap.flags |= SW_ADD_PAUSED;
     assert_int_equal(sw_session_async_add_torrent(p.leecher, &ap), 0);
-    sw_alert *a = wait_alert(p.leecher, SW_ALERT_ADD_TORRENT, 0, WAIT_MS);
+    sw_alert *a = sfx_wait_alert(p.leecher, SW_ALERT_ADD_TORRENT, 0, SFX_WAIT_MS);
     assert_non_null(a);
     assert_int_equal(a->error, 0);
     sw_torrent_handle h = {p.leecher, a->torrent_id};
     sw_alert_free(a);
     assert_true(sw_torrent_is_valid(h));
-    assert_true(wait_state(h, SW_TORRENT_DOWNLOADING, WAIT_MS));
-    assert_true(status_of(h).paused);
+    assert_true(sfx_wait_state(h, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    assert_true(sfx_status(h).paused);
     assert_int_equal(sw_session_post_torrent_updates(p.leecher), 0);
-    a = wait_alert(p.leecher, SW_ALERT_STATE_UPDATE, 0, WAIT_MS);
+    a = sfx_wait_alert(p.leecher, SW_ALERT_STATE_UPDATE, 0, SFX_WAIT_MS);
     assert_non_null(a);
     assert_int_equal(a->payload.state_update.count, 1);
     assert_true(a->payload.state_update.status[0].handle.id == h.id);
     sw_alert_free(a);
     /* Nothing changed since: the next update is empty. */
     assert_int_equal(sw_session_post_torrent_updates(p.leecher), 0);
-    a = wait_alert(p.leecher, SW_ALERT_STATE_UPDATE, 0, WAIT_MS);
+    a = sfx_wait_alert(p.leecher, SW_ALERT_STATE_UPDATE, 0, SFX_WAIT_MS);
     assert_non_null(a);
     assert_int_equal(a->payload.state_update.count, 0);
     sw_alert_free(a);
     /* Resume and download. */
     assert_int_equal(sw_torrent_resume(h), 0);
-    assert_int_equal(sw_torrent_connect_peer(h, "127.0.0.1", port_of(p.seeder)), 0);
-    a = wait_alert(p.leecher, SW_ALERT_TORRENT_FINISHED, h.id, WAIT_MS);
+    sfx_connect(h, p.seeder);
+    a = sfx_wait_alert(p.leecher, SW_ALERT_TORRENT_FINISHED, h.id, SFX_WAIT_MS);
     assert_non_null(a);
     sw_alert_free(a);
     sw_torrent_status *sts;
@@ -556,20 +381,16 @@ static void test_async_add_and_state_updates(void **state)
     pair_teardown(&p);
 }
 
+static bool is_error_alert(const sw_alert *a, void *id)
+{
+    return (a->type == SW_ALERT_FILE_ERROR || a->type == SW_ALERT_TORRENT_ERROR) &&
+           a->torrent_id == *(uint64_t *)id;
+}
+
+/* The next file_error or torrent_error alert about torrent id. */
 static sw_alert *wait_error_alert(sw_session *ses, uint64_t id)
 {
-    uint64_t deadline = now_ms() + WAIT_MS;
-    while (now_ms() < deadline) {
-        sw_session_wait_for_alert(ses, 50);
-        sw_alert *a;
-        while (sw_session_pop_alert(ses, &a) == 0 && a) {
-            if ((a->type == SW_ALERT_FILE_ERROR || a->type == SW_ALERT_TORRENT_ERROR) &&
-                a->torrent_id == id)
-                return a;
-            sw_alert_free(a);
-        }
-    }
-    return NULL;
+    return sfx_wait_alert_if(ses, is_error_alert, &id, SFX_WAIT_MS);
 }
 
 static void test_disk_error_stops_torrent(void **state)
@@ -581,25 +402,25 @@ static void test_disk_error_stops_torrent(void **state)
      * ENOTDIR, even for root. */
     char bad[300];
     snprintf(bad, sizeof bad, "%s/file", p.dl_dir.path);
-    write_whole(bad, (const uint8_t *)"x", 1);
+    sfx_write_file(bad, (const uint8_t *)"x", 1);
     snprintf(bad, sizeof bad, "%s/file/below", p.dl_dir.path);
-    p.hl = add(p.leecher, p.t.ti, bad, NULL, 0);
+    p.hl = sfx_add(p.leecher, p.t.ti, bad);
     sw_alert *a = wait_error_alert(p.leecher, p.hl.id);
     assert_non_null(a);
     assert_true(a->error < 0);
     sw_alert_free(a);
-    sw_torrent_status st = status_of(p.hl);
+    sw_torrent_status st = sfx_status(p.hl);
     assert_true(st.error < 0);
     assert_true(strlen(st.error_message) > 0);
     assert_int_equal(st.num_peers, 0);
     /* A connection attempt to a stopped torrent does nothing. */
-    assert_int_equal(sw_torrent_connect_peer(p.hl, "127.0.0.1", port_of(p.seeder)), 0);
+    sfx_connect(p.hl, p.seeder);
     /* Resuming clears the error; the cause is still there, so it returns. */
     assert_int_equal(sw_torrent_resume(p.hl), 0);
     a = wait_error_alert(p.leecher, p.hl.id);
     assert_non_null(a);
     sw_alert_free(a);
-    assert_true(status_of(p.hl).error < 0);
+    assert_true(sfx_status(p.hl).error < 0);
     assert_int_equal(sw_session_remove_torrent(p.leecher, p.hl, 0), 0);
 
     /* Writes that fail mid-download: the save path does not exist while
@@ -607,15 +428,15 @@ static void test_disk_error_stops_torrent(void **state)
      * takes its place before the first block arrives. */
     char later[300];
     snprintf(later, sizeof later, "%s/later", p.dl_dir.path);
-    p.hl = add(p.leecher, p.t.ti, later, NULL, 0);
-    assert_true(wait_state(p.hl, SW_TORRENT_DOWNLOADING, WAIT_MS));
-    write_whole(later, (const uint8_t *)"x", 1);
-    assert_int_equal(sw_torrent_connect_peer(p.hl, "127.0.0.1", port_of(p.seeder)), 0);
+    p.hl = sfx_add(p.leecher, p.t.ti, later);
+    assert_true(sfx_wait_state(p.hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    sfx_write_file(later, (const uint8_t *)"x", 1);
+    sfx_connect(p.hl, p.seeder);
     a = wait_error_alert(p.leecher, p.hl.id);
     assert_non_null(a);
     assert_true(a->error < 0);
     sw_alert_free(a);
-    st = status_of(p.hl);
+    st = sfx_status(p.hl);
     assert_true(st.error < 0);
     assert_int_equal(st.num_pieces, 0);
     assert_int_equal(sw_session_remove_torrent(p.leecher, p.hl, 0), 0);
@@ -632,9 +453,7 @@ static sw_torrent_handle add_seed_mode(sw_session *ses, sw_torrent_info *ti, con
     p.ti = ti;
     p.save_path = dir;
     p.flags |= SW_ADD_SEED_MODE;
-    sw_torrent_handle h;
-    assert_int_equal(sw_session_add_torrent(ses, &p, &h, NULL), 0);
-    return h;
+    return sfx_add_params(ses, &p);
 }
 
 static void test_seed_mode(void **state)
@@ -645,21 +464,21 @@ static void test_seed_mode(void **state)
     int total = sw_torrent_info_num_pieces(p.t.ti);
     /* A second seeder in seed mode on good data: seeding at once, no check,
      * and a download from it alone completes. */
-    sw_session *fast = new_session(SW_ALERT_CAT_ALL);
+    sw_session *fast = sfx_session(0, SW_ALERT_CAT_ALL);
     sw_torrent_handle hf = add_seed_mode(fast, p.t.ti, p.seed_dir.path);
-    sw_torrent_status st = status_of(hf);
+    sw_torrent_status st = sfx_status(hf);
     assert_int_equal(st.state, SW_TORRENT_SEEDING);
     assert_true(st.seed_mode);
     assert_int_equal(st.num_pieces, total);
-    p.hl = add(p.leecher, p.t.ti, p.dl_dir.path, NULL, 0);
-    assert_true(wait_state(p.hl, SW_TORRENT_DOWNLOADING, WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(p.hl, "127.0.0.1", port_of(fast)), 0);
-    sw_alert *a = wait_alert(p.leecher, SW_ALERT_TORRENT_FINISHED, p.hl.id, WAIT_MS);
+    p.hl = sfx_add(p.leecher, p.t.ti, p.dl_dir.path);
+    assert_true(sfx_wait_state(p.hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    sfx_connect(p.hl, fast);
+    sw_alert *a = sfx_wait_alert(p.leecher, SW_ALERT_TORRENT_FINISHED, p.hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     sw_alert_free(a);
-    assert_true(data_equals(&p.t, p.dl_dir.path));
+    assert_true(sfx_torrent_data_equals(&p.t, p.dl_dir.path));
     /* Every piece was checked before it went out: seed mode is over. */
-    assert_false(status_of(hf).seed_mode);
+    assert_false(sfx_status(hf).seed_mode);
     sw_session_free(fast);
 
     /* Seed mode on data with a bad piece: the piece fails its check before
@@ -673,22 +492,22 @@ static void test_seed_mode(void **state)
     b ^= 1;
     assert_int_equal(pwrite(fd, &b, 1, 5 * 16384), 1);
     close(fd);
-    fast = new_session(SW_ALERT_CAT_ALL);
+    fast = sfx_session(0, SW_ALERT_CAT_ALL);
     hf = add_seed_mode(fast, p.t.ti, p.seed_dir.path);
     assert_int_equal(sw_session_remove_torrent(p.leecher, p.hl, SW_REMOVE_DELETE_FILES), 0);
-    a = wait_alert(p.leecher, SW_ALERT_TORRENT_DELETED, p.hl.id, WAIT_MS);
+    a = sfx_wait_alert(p.leecher, SW_ALERT_TORRENT_DELETED, p.hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     sw_alert_free(a);
-    p.hl = add(p.leecher, p.t.ti, p.dl_dir.path, NULL, 0);
-    assert_true(wait_state(p.hl, SW_TORRENT_DOWNLOADING, WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(p.hl, "127.0.0.1", port_of(fast)), 0);
-    a = wait_alert(fast, SW_ALERT_HASH_FAILED, hf.id, WAIT_MS);
+    p.hl = sfx_add(p.leecher, p.t.ti, p.dl_dir.path);
+    assert_true(sfx_wait_state(p.hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    sfx_connect(p.hl, fast);
+    a = sfx_wait_alert(fast, SW_ALERT_HASH_FAILED, hf.id, SFX_WAIT_MS);
     assert_non_null(a);
     sw_alert_free(a);
-    a = wait_alert(fast, SW_ALERT_TORRENT_CHECKED, hf.id, WAIT_MS);
+    a = sfx_wait_alert(fast, SW_ALERT_TORRENT_CHECKED, hf.id, SFX_WAIT_MS);
     assert_non_null(a);
     sw_alert_free(a);
-    st = status_of(hf);
+    st = sfx_status(hf);
     assert_false(st.seed_mode);
     assert_int_equal(st.num_pieces, total - 1);
     assert_int_equal(st.state, SW_TORRENT_DOWNLOADING);
@@ -721,9 +540,9 @@ static void send_all(int fd, const void *data, size_t len)
  * whatever it sent before. */
 static bool closed_by_peer(int fd, int timeout_ms)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = sfx_now_ms() + (uint64_t)timeout_ms;
     uint8_t buf[4096];
-    while (now_ms() < deadline) {
+    while (sfx_now_ms() < deadline) {
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n == 0)
             return true;
@@ -744,8 +563,8 @@ static void handshake(int fd, const sw_torrent_info *ti)
     send_all(fd, hs, sizeof hs);
     uint8_t reply[68];
     size_t got = 0;
-    uint64_t deadline = now_ms() + WAIT_MS;
-    while (got < sizeof reply && now_ms() < deadline) {
+    uint64_t deadline = sfx_now_ms() + SFX_WAIT_MS;
+    while (got < sizeof reply && sfx_now_ms() < deadline) {
         ssize_t n = recv(fd, reply + got, sizeof reply - got, 0);
         if (n > 0)
             got += (size_t)n;
@@ -761,13 +580,13 @@ static void test_misbehaving_peers_are_disconnected(void **state)
     (void)state;
     pair p;
     pair_setup(&p, 32768);
-    uint16_t port = port_of(p.seeder);
+    uint16_t port = sfx_listen_port(p.seeder);
     int npieces = sw_torrent_info_num_pieces(p.t.ti);
 
     /* Garbage instead of a handshake. */
     int fd = dial(port);
     send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
-    assert_true(closed_by_peer(fd, WAIT_MS));
+    assert_true(closed_by_peer(fd, SFX_WAIT_MS));
     close(fd);
 
     /* A handshake for a torrent we do not have. */
@@ -776,7 +595,7 @@ static void test_misbehaving_peers_are_disconnected(void **state)
     memcpy(hs + 1, "BitTorrent protocol", 19);
     memset(hs + 28, 0xab, 20);
     send_all(fd, hs, sizeof hs);
-    assert_true(closed_by_peer(fd, WAIT_MS));
+    assert_true(closed_by_peer(fd, SFX_WAIT_MS));
     close(fd);
 
     /* An oversized message. */
@@ -784,7 +603,7 @@ static void test_misbehaving_peers_are_disconnected(void **state)
     handshake(fd, p.t.ti);
     uint8_t big[5] = {0x7f, 0xff, 0xff, 0xff, 7};
     send_all(fd, big, sizeof big);
-    assert_true(closed_by_peer(fd, WAIT_MS));
+    assert_true(closed_by_peer(fd, SFX_WAIT_MS));
     close(fd);
 
     /* A request for a piece past the end. */
@@ -796,7 +615,7 @@ static void test_misbehaving_peers_are_disconnected(void **state)
     memcpy(req + 9, &begin, 4);
     memcpy(req + 13, &len, 4);
     send_all(fd, req, sizeof req);
-    assert_true(closed_by_peer(fd, WAIT_MS));
+    assert_true(closed_by_peer(fd, SFX_WAIT_MS));
     close(fd);
 
     /* A request running past the end of its piece. */
@@ -807,7 +626,7 @@ static void test_misbehaving_peers_are_disconnected(void **state)
     memcpy(req + 5, &idx, 4);
     memcpy(req + 9, &begin, 4);
     send_all(fd, req, sizeof req);
-    assert_true(closed_by_peer(fd, WAIT_MS));
+    assert_true(closed_by_peer(fd, SFX_WAIT_MS));
     close(fd);
 
     /* A bitfield of the wrong length. */
@@ -815,7 +634,7 @@ static void test_misbehaving_peers_are_disconnected(void **state)
     handshake(fd, p.t.ti);
     uint8_t bf[5 + 40] = {0, 0, 0, 41, 5};
     send_all(fd, bf, sizeof bf);
-    assert_true(closed_by_peer(fd, WAIT_MS));
+    assert_true(closed_by_peer(fd, SFX_WAIT_MS));
     close(fd);
 
     /* A piece message for a block nobody asked for, then garbage ids. */
