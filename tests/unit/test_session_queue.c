@@ -19,47 +19,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include <cswarm/cswarm.h>
 
-#define WAIT_MS 20000
+#include "session_fixture.h"
+#include "tracker_fixture.h"
+
 #define FILE_SIZE (192 * 1024)
 
 /* ---- helpers ---- */
-
-static uint64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
-static void sleep_ms(int ms)
-{
-    usleep((useconds_t)ms * 1000);
-}
-
-typedef struct tmpdir {
-    char path[256];
-} tmpdir;
-
-static void tmpdir_make(tmpdir *d)
-{
-    snprintf(d->path, sizeof d->path, "/tmp/sw-queue-test-XXXXXX");
-    assert_non_null(mkdtemp(d->path));
-}
-
-static void tmpdir_remove(tmpdir *d)
-{
-    char cmd[320];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->path);
-    assert_int_equal(system(cmd), 0);
-}
 
 /* Writes dir/name with FILE_SIZE bytes of content from seed. */
 static void write_data(const char *dir, const char *name, uint32_t seed)
@@ -106,31 +77,15 @@ static sw_torrent_info *make_torrent(const char *dir, const char *name, uint32_t
 
 typedef void (*settings_fn)(sw_settings *s);
 
+/* A session whose queue decides every tick (50 ms), with tweak's changes. */
 static sw_session *new_session(settings_fn tweak, bool listen)
 {
-    sw_settings *s;
-    assert_int_equal(sw_settings_new(&s), 0);
-    assert_int_equal(sw_settings_set_str(s, SW_SET_LISTEN_INTERFACES, "127.0.0.1:0"), 0);
-    assert_int_equal(sw_settings_set_bool(s, SW_SET_ENABLE_DHT, false), 0);
-    assert_int_equal(sw_settings_set_bool(s, SW_SET_ENABLE_LSD, false), 0);
-    assert_int_equal(sw_settings_set_bool(s, SW_SET_ENABLE_UPNP, false), 0);
-    assert_int_equal(sw_settings_set_bool(s, SW_SET_ENABLE_NATPMP, false), 0);
-    assert_int_equal(sw_settings_set_int(s, SW_SET_AIO_THREADS, 2), 0);
+    sw_settings *s = sfx_loopback_settings();
     assert_int_equal(sw_settings_set_int(s, SW_SET_TICK_INTERVAL, 50), 0);
     assert_int_equal(sw_settings_set_int(s, SW_SET_AUTO_MANAGE_INTERVAL, 1), 0);
     if (tweak)
         tweak(s);
-    sw_session_params p;
-    sw_session_params_init(&p);
-    p.settings = s;
-    p.alert_mask = SW_ALERT_CAT_ALL;
-    p.flags = 0;
-    sw_session *ses = NULL;
-    assert_int_equal(sw_session_new(&p, &ses), 0);
-    sw_settings_free(s);
-    if (listen)
-        assert_int_equal(sw_session_listen_on(ses, 0, 0, "127.0.0.1", 0), 0);
-    return ses;
+    return sfx_session_from(s, 0, SW_ALERT_CAT_ALL, listen);
 }
 
 static sw_torrent_handle add(sw_session *ses, sw_torrent_info *ti, const char *dir, uint64_t flags,
@@ -145,70 +100,15 @@ static sw_torrent_handle add(sw_session *ses, sw_torrent_info *ti, const char *d
         p.resume_data = resume;
         p.resume_data_len = strlen(resume);
     }
-    sw_torrent_handle h;
-    sw_error_detail err;
-    int rc = sw_session_add_torrent(ses, &p, &h, &err);
-    if (rc != 0)
-        fail_msg("add_torrent: %s", err.message);
-    return h;
-}
-
-static sw_torrent_status status_of(sw_torrent_handle h)
-{
-    sw_torrent_status st;
-    assert_int_equal(sw_torrent_get_status(h, &st), 0);
-    return st;
+    return sfx_add_params(ses, &p);
 }
 
 static int position_of(sw_torrent_handle h)
 {
     int pos = -2;
     assert_int_equal(sw_torrent_queue_position_get(h, &pos), 0);
-    assert_int_equal(status_of(h).queue_position, pos);
+    assert_int_equal(sfx_status(h).queue_position, pos);
     return pos;
-}
-
-static bool wait_state(sw_torrent_handle h, sw_torrent_state state, int timeout_ms)
-{
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-    while (now_ms() < deadline) {
-        if (status_of(h).state == state)
-            return true;
-        sleep_ms(10);
-    }
-    return false;
-}
-
-static bool wait_paused(sw_torrent_handle h, bool paused, int timeout_ms)
-{
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-    while (now_ms() < deadline) {
-        if (status_of(h).paused == paused)
-            return true;
-        sleep_ms(10);
-    }
-    return false;
-}
-
-static void set_setting(sw_session *ses, sw_setting_id id, int value)
-{
-    sw_settings *s;
-    assert_int_equal(sw_session_get_settings(ses, &s), 0);
-    const sw_setting_info *info = sw_setting_info_get(id);
-    if (info->type == SW_SETTING_BOOL)
-        assert_int_equal(sw_settings_set_bool(s, id, value != 0), 0);
-    else
-        assert_int_equal(sw_settings_set_int(s, id, value), 0);
-    assert_int_equal(sw_session_apply_settings(ses, s), 0);
-    sw_settings_free(s);
-}
-
-static uint16_t port_of(sw_session *ses)
-{
-    uint16_t port = 0;
-    assert_int_equal(sw_session_listen_port(ses, &port), 0);
-    assert_true(port > 0);
-    return port;
 }
 
 /* ---- queue positions ---- */
@@ -216,9 +116,9 @@ static uint16_t port_of(sw_session *ses)
 static void test_queue_positions(void **state)
 {
     (void)state;
-    tmpdir src, dl;
-    tmpdir_make(&src);
-    tmpdir_make(&dl);
+    sfx_dir src, dl;
+    sfx_dir_make(&src);
+    sfx_dir_make(&dl);
     sw_session *ses = new_session(NULL, false);
     sw_torrent_info *ti[5];
     sw_torrent_handle h[5];
@@ -233,8 +133,8 @@ static void test_queue_positions(void **state)
         h[i] = add(ses, ti[i], dl.path, SW_ADD_PAUSED, NULL);
     h[4] = add(ses, ti[4], src.path, SW_ADD_PAUSED, NULL);
     for (int i = 0; i < 4; i++)
-        assert_true(wait_state(h[i], SW_TORRENT_DOWNLOADING, WAIT_MS));
-    assert_true(wait_state(h[4], SW_TORRENT_SEEDING, WAIT_MS));
+        assert_true(sfx_wait_state(h[i], SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    assert_true(sfx_wait_state(h[4], SW_TORRENT_SEEDING, SFX_WAIT_MS));
     for (int i = 0; i < 4; i++)
         assert_int_equal(position_of(h[i]), i);
     assert_int_equal(position_of(h[4]), -1);
@@ -274,27 +174,27 @@ static void test_queue_positions(void **state)
     /* A torrent that finishes leaves the queue: wanting no piece of h[1]
      * finishes it; wanting them again puts it at the back. */
     assert_int_equal(sw_torrent_set_file_priority(h[1], 0, 0), 0);
-    assert_true(wait_state(h[1], SW_TORRENT_FINISHED, WAIT_MS));
+    assert_true(sfx_wait_state(h[1], SW_TORRENT_FINISHED, SFX_WAIT_MS));
     assert_int_equal(position_of(h[1]), -1);
     assert_int_equal(position_of(h[3]), 0);
     assert_int_equal(position_of(h[2]), 1);
     assert_int_equal(position_of(h[0]), 2);
     assert_int_equal(sw_torrent_set_file_priority(h[1], 0, 1), 0);
-    assert_true(wait_state(h[1], SW_TORRENT_DOWNLOADING, WAIT_MS));
+    assert_true(sfx_wait_state(h[1], SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     assert_int_equal(position_of(h[1]), 3);
 
     /* The auto_managed flag shows in the status. */
-    assert_false(status_of(h[1]).auto_managed);
+    assert_false(sfx_status(h[1]).auto_managed);
     assert_int_equal(sw_torrent_auto_managed(h[1], true), 0);
-    assert_true(status_of(h[1]).auto_managed);
+    assert_true(sfx_status(h[1]).auto_managed);
     assert_int_equal(sw_torrent_auto_managed((sw_torrent_handle){ses, 999}, true),
                      SW_ERR_INVALID_HANDLE);
 
     sw_session_free(ses);
     for (int i = 0; i < 5; i++)
         sw_torrent_info_unref(ti[i]);
-    tmpdir_remove(&src);
-    tmpdir_remove(&dl);
+    sfx_dir_remove(&src);
+    sfx_dir_remove(&dl);
 }
 
 /* ---- the queue starts the next download when one finishes ---- */
@@ -309,9 +209,9 @@ static void one_download(sw_settings *s)
 static void test_queue_starts_next_when_one_finishes(void **state)
 {
     (void)state;
-    tmpdir src, dl;
-    tmpdir_make(&src);
-    tmpdir_make(&dl);
+    sfx_dir src, dl;
+    sfx_dir_make(&src);
+    sfx_dir_make(&dl);
     sw_session *seeder = new_session(NULL, true);
     sw_session *ses = new_session(one_download, true);
     sw_torrent_info *ti[3];
@@ -323,8 +223,8 @@ static void test_queue_starts_next_when_one_finishes(void **state)
         seeds[i] = add(seeder, ti[i], src.path, 0, NULL);
     }
     for (int i = 0; i < 3; i++)
-        assert_true(wait_state(seeds[i], SW_TORRENT_SEEDING, WAIT_MS));
-    uint16_t port = port_of(seeder);
+        assert_true(sfx_wait_state(seeds[i], SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    uint16_t port = sfx_listen_port(seeder);
     for (int i = 0; i < 3; i++) {
         h[i] = add(ses, ti[i], dl.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, NULL);
         assert_int_equal(sw_torrent_connect_peer(h[i], "127.0.0.1", port), 0);
@@ -332,12 +232,12 @@ static void test_queue_starts_next_when_one_finishes(void **state)
     /* Each finishes in queue order; the next starts once the one before it
      * finished (the alerts below show that none started earlier). */
     for (int i = 0; i < 3; i++) {
-        assert_true(wait_state(h[i], SW_TORRENT_SEEDING, WAIT_MS));
+        assert_true(sfx_wait_state(h[i], SW_TORRENT_SEEDING, SFX_WAIT_MS));
         assert_int_equal(position_of(h[i]), -1);
     }
     /* The finished ones keep seeding (active_seeds is unlimited). */
     for (int i = 0; i < 3; i++)
-        assert_false(status_of(h[i]).paused);
+        assert_false(sfx_status(h[i]).paused);
 
     /* The order of the alerts: resumed, finished, next resumed, ... */
     int order[6], n = 0;
@@ -365,8 +265,8 @@ static void test_queue_starts_next_when_one_finishes(void **state)
     sw_session_free(seeder);
     for (int i = 0; i < 3; i++)
         sw_torrent_info_unref(ti[i]);
-    tmpdir_remove(&src);
-    tmpdir_remove(&dl);
+    sfx_dir_remove(&src);
+    sfx_dir_remove(&dl);
 }
 
 /* ---- seed limits ---- */
@@ -381,8 +281,8 @@ static void one_seed(sw_settings *s)
 static void test_seed_ratio_limit_pauses_seed(void **state)
 {
     (void)state;
-    tmpdir src;
-    tmpdir_make(&src);
+    sfx_dir src;
+    sfx_dir_make(&src);
     sw_session *ses = new_session(one_seed, false);
     sw_torrent_info *ta = make_torrent(src.path, "a.bin", 21, NULL);
     sw_torrent_info *tb = make_torrent(src.path, "b.bin", 22, NULL);
@@ -390,23 +290,23 @@ static void test_seed_ratio_limit_pauses_seed(void **state)
     char resume[128];
     snprintf(resume, sizeof resume, "d16:total_downloadedi0e14:total_uploadedi%dee", FILE_SIZE);
     sw_torrent_handle a = add(ses, ta, src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, resume);
-    assert_true(wait_state(a, SW_TORRENT_SEEDING, WAIT_MS));
-    assert_true(wait_paused(a, false, WAIT_MS));
+    assert_true(sfx_wait_state(a, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    assert_true(sfx_wait_paused(a, false, SFX_WAIT_MS));
     /* b is a seed too, but the one slot is a's: started first, limits not
      * met, so b waits. */
     sw_torrent_handle b = add(ses, tb, src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, NULL);
-    assert_true(wait_state(b, SW_TORRENT_SEEDING, WAIT_MS));
-    sleep_ms(500); /* ten ticks, at least one decision */
-    assert_false(status_of(a).paused);
-    assert_true(status_of(b).paused);
-    assert_int_equal(status_of(a).queue_position, -1);
+    assert_true(sfx_wait_state(b, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sfx_sleep_ms(500); /* ten ticks, at least one decision */
+    assert_false(sfx_status(a).paused);
+    assert_true(sfx_status(b).paused);
+    assert_int_equal(sfx_status(a).queue_position, -1);
 
     /* Now a's ratio (100%) meets the limit: it ranks behind b, which has
      * not met it, and gives its slot up. */
-    set_setting(ses, SW_SET_SHARE_RATIO_LIMIT, 50);
-    assert_true(wait_paused(a, true, WAIT_MS));
-    assert_true(wait_paused(b, false, WAIT_MS));
-    sw_torrent_status sa = status_of(a), sb = status_of(b);
+    sfx_apply_setting(ses, SW_SET_SHARE_RATIO_LIMIT, 50);
+    assert_true(sfx_wait_paused(a, true, SFX_WAIT_MS));
+    assert_true(sfx_wait_paused(b, false, SFX_WAIT_MS));
+    sw_torrent_status sa = sfx_status(a), sb = sfx_status(b);
     assert_true(sb.seed_rank > sa.seed_rank);
     assert_true(sa.auto_managed && sa.is_seeding && sa.all_time_upload == FILE_SIZE);
 
@@ -414,13 +314,13 @@ static void test_seed_ratio_limit_pauses_seed(void **state)
      * active_seeds: with it running, neither a nor b gets a slot. */
     assert_int_equal(sw_torrent_auto_managed(a, false), 0);
     assert_int_equal(sw_torrent_resume(a), 0);
-    assert_true(wait_paused(b, true, WAIT_MS));
-    assert_false(status_of(a).paused);
+    assert_true(sfx_wait_paused(b, true, SFX_WAIT_MS));
+    assert_false(sfx_status(a).paused);
 
     sw_session_free(ses);
     sw_torrent_info_unref(ta);
     sw_torrent_info_unref(tb);
-    tmpdir_remove(&src);
+    sfx_dir_remove(&src);
 }
 
 static void one_seed_short_time(sw_settings *s)
@@ -433,34 +333,34 @@ static void one_seed_short_time(sw_settings *s)
 static void test_seed_time_limit_rotates_seeds(void **state)
 {
     (void)state;
-    tmpdir src;
-    tmpdir_make(&src);
+    sfx_dir src;
+    sfx_dir_make(&src);
     sw_session *ses = new_session(one_seed_short_time, false);
     sw_torrent_info *ta = make_torrent(src.path, "a.bin", 61, NULL);
     sw_torrent_info *tb = make_torrent(src.path, "b.bin", 62, NULL);
     sw_torrent_handle a = add(ses, ta, src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, NULL);
-    assert_true(wait_state(a, SW_TORRENT_SEEDING, WAIT_MS));
-    assert_true(wait_paused(a, false, WAIT_MS));
+    assert_true(sfx_wait_state(a, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    assert_true(sfx_wait_paused(a, false, SFX_WAIT_MS));
     sw_torrent_handle b = add(ses, tb, src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, NULL);
-    assert_true(wait_state(b, SW_TORRENT_SEEDING, WAIT_MS));
+    assert_true(sfx_wait_state(b, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     /* After a second of seeding a has met seed_time_limit: b, which has
      * not, takes the one slot. */
-    assert_true(wait_paused(b, false, WAIT_MS));
-    assert_true(wait_paused(a, true, WAIT_MS));
-    assert_true(status_of(a).finished_seconds >= 1);
+    assert_true(sfx_wait_paused(b, false, SFX_WAIT_MS));
+    assert_true(sfx_wait_paused(a, true, SFX_WAIT_MS));
+    assert_true(sfx_status(a).finished_seconds >= 1);
     /* Pausing an auto-managed torrent by hand lasts only until the queue
      * decides again: b has the slot, so it is started again. */
     assert_int_equal(sw_torrent_pause(b), 0);
-    assert_true(wait_paused(b, false, WAIT_MS));
+    assert_true(sfx_wait_paused(b, false, SFX_WAIT_MS));
     /* Not auto-managed any more, a pause stays. */
     assert_int_equal(sw_torrent_auto_managed(b, false), 0);
     assert_int_equal(sw_torrent_pause(b), 0);
-    assert_true(wait_paused(a, false, WAIT_MS)); /* the slot is a's again */
-    assert_true(status_of(b).paused);
+    assert_true(sfx_wait_paused(a, false, SFX_WAIT_MS)); /* the slot is a's again */
+    assert_true(sfx_status(b).paused);
     sw_session_free(ses);
     sw_torrent_info_unref(ta);
     sw_torrent_info_unref(tb);
-    tmpdir_remove(&src);
+    sfx_dir_remove(&src);
 }
 
 /* ---- slow torrents ---- */
@@ -476,16 +376,16 @@ static int running_count(const sw_torrent_handle *h, int n)
 {
     int running = 0;
     for (int i = 0; i < n; i++)
-        running += !status_of(h[i]).paused;
+        running += !sfx_status(h[i]).paused;
     return running;
 }
 
 static void test_inactive_torrents_not_counted(void **state)
 {
     (void)state;
-    tmpdir src, dl;
-    tmpdir_make(&src);
-    tmpdir_make(&dl);
+    sfx_dir src, dl;
+    sfx_dir_make(&src);
+    sfx_dir_make(&dl);
     sw_session *ses = new_session(slow_not_counted, false);
     sw_torrent_info *ti[3];
     sw_torrent_handle h[3];
@@ -498,39 +398,39 @@ static void test_inactive_torrents_not_counted(void **state)
     }
     /* The first starts at once; after auto_manage_startup (1 s) without
      * payload it no longer counts, so the next starts, and so on. */
-    assert_true(wait_paused(h[0], false, WAIT_MS));
-    uint64_t t0 = now_ms();
-    assert_true(wait_paused(h[1], false, WAIT_MS));
-    assert_true(now_ms() - t0 >= 500);
-    assert_true(wait_paused(h[2], false, WAIT_MS));
+    assert_true(sfx_wait_paused(h[0], false, SFX_WAIT_MS));
+    uint64_t t0 = sfx_now_ms();
+    assert_true(sfx_wait_paused(h[1], false, SFX_WAIT_MS));
+    assert_true(sfx_now_ms() - t0 >= 500);
+    assert_true(sfx_wait_paused(h[2], false, SFX_WAIT_MS));
     assert_int_equal(running_count(h, 3), 3);
 
     /* Counting slow torrents again: one download slot, the front of the
      * queue keeps it. */
-    set_setting(ses, SW_SET_DONT_COUNT_SLOW_TORRENTS, 0);
-    assert_true(wait_paused(h[2], true, WAIT_MS));
-    assert_true(wait_paused(h[1], true, WAIT_MS));
-    assert_false(status_of(h[0]).paused);
+    sfx_apply_setting(ses, SW_SET_DONT_COUNT_SLOW_TORRENTS, 0);
+    assert_true(sfx_wait_paused(h[2], true, SFX_WAIT_MS));
+    assert_true(sfx_wait_paused(h[1], true, SFX_WAIT_MS));
+    assert_false(sfx_status(h[0]).paused);
     /* Moving another to the front gives it the slot. */
     assert_int_equal(sw_torrent_queue_position_top(h[2]), 0);
-    assert_true(wait_paused(h[2], false, WAIT_MS));
-    assert_true(wait_paused(h[0], true, WAIT_MS));
+    assert_true(sfx_wait_paused(h[2], false, SFX_WAIT_MS));
+    assert_true(sfx_wait_paused(h[0], true, SFX_WAIT_MS));
     assert_int_equal(running_count(h, 3), 1);
 
     /* A paused session decides nothing; resumed, it goes on. */
     assert_int_equal(sw_session_pause(ses), 0);
     assert_int_equal(sw_torrent_queue_position_top(h[1]), 0);
-    sleep_ms(300);
-    assert_true(status_of(h[1]).paused);
+    sfx_sleep_ms(300);
+    assert_true(sfx_status(h[1]).paused);
     assert_int_equal(sw_session_resume(ses), 0);
-    assert_true(wait_paused(h[1], false, WAIT_MS));
-    assert_true(wait_paused(h[2], true, WAIT_MS));
+    assert_true(sfx_wait_paused(h[1], false, SFX_WAIT_MS));
+    assert_true(sfx_wait_paused(h[2], true, SFX_WAIT_MS));
 
     sw_session_free(ses);
     for (int i = 0; i < 3; i++)
         sw_torrent_info_unref(ti[i]);
-    tmpdir_remove(&src);
-    tmpdir_remove(&dl);
+    sfx_dir_remove(&src);
+    sfx_dir_remove(&dl);
 }
 
 /* ---- checking ---- */
@@ -566,40 +466,40 @@ static bool is_checking_state(sw_torrent_state st)
 static void test_active_checking(void **state)
 {
     (void)state;
-    tmpdir src;
-    tmpdir_make(&src);
+    sfx_dir src;
+    sfx_dir_make(&src);
     sw_session *ses = new_session(NULL, false); /* active_checking: 1 */
     sw_torrent_info *big = make_sparse_torrent(src.path, "big.bin", (int64_t)256 << 20);
     sw_torrent_info *tb = make_torrent(src.path, "b.bin", 51, NULL);
     sw_torrent_info *tc = make_torrent(src.path, "c.bin", 52, NULL);
     sw_torrent_handle a = add(ses, big, src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, NULL);
-    assert_true(is_checking_state(status_of(a).state));
+    assert_true(is_checking_state(sfx_status(a).state));
     /* While a checks, another auto-managed torrent waits its turn... */
     sw_torrent_handle b = add(ses, tb, src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, NULL);
     /* ... and one that is not auto-managed is not held back. */
     sw_torrent_handle c = add(ses, tc, src.path, 0, NULL);
-    assert_true(status_of(c).state != SW_TORRENT_QUEUED_FOR_CHECKING);
+    assert_true(sfx_status(c).state != SW_TORRENT_QUEUED_FOR_CHECKING);
     int seen_waiting = 0;
     for (;;) {
-        sw_torrent_state sb = status_of(b).state;
-        if (!is_checking_state(status_of(a).state))
+        sw_torrent_state sb = sfx_status(b).state;
+        if (!is_checking_state(sfx_status(a).state))
             break;
         /* a still checks (read after b): b has not begun. */
         assert_int_equal(sb, SW_TORRENT_QUEUED_FOR_CHECKING);
         seen_waiting++;
-        sleep_ms(5);
+        sfx_sleep_ms(5);
     }
     if (seen_waiting == 0)
         print_message("note: the big check ended too soon to see b wait\n");
     sw_torrent_handle all[3] = {a, b, c};
     for (int i = 0; i < 3; i++)
-        assert_true(wait_state(all[i], SW_TORRENT_SEEDING, WAIT_MS));
+        assert_true(sfx_wait_state(all[i], SW_TORRENT_SEEDING, SFX_WAIT_MS));
 
     sw_session_free(ses);
     sw_torrent_info_unref(big);
     sw_torrent_info_unref(tb);
     sw_torrent_info_unref(tc);
-    tmpdir_remove(&src);
+    sfx_dir_remove(&src);
 }
 
 /* ---- saved state ---- */
@@ -707,8 +607,8 @@ static void *tracker_main(void *arg)
             continue;
         char req[4096];
         size_t got = 0;
-        uint64_t deadline = now_ms() + 2000;
-        while (got < sizeof req - 1 && now_ms() < deadline) {
+        uint64_t deadline = sfx_now_ms() + 2000;
+        while (got < sizeof req - 1 && sfx_now_ms() < deadline) {
             struct pollfd cp = {c, POLLIN, 0};
             if (poll(&cp, 1, 50) <= 0)
                 continue;
@@ -765,8 +665,8 @@ static void tracker_stop(fake_tracker *ft)
 /* Waits for an announce naming port; returns whether one came. */
 static bool wait_announce_port(fake_tracker *ft, int port, int timeout_ms)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-    while (now_ms() < deadline) {
+    uint64_t deadline = sfx_now_ms() + (uint64_t)timeout_ms;
+    while (sfx_now_ms() < deadline) {
         pthread_mutex_lock(&ft->mu);
         bool seen = false;
         for (int i = 0; i < ft->count; i++)
@@ -774,23 +674,9 @@ static bool wait_announce_port(fake_tracker *ft, int port, int timeout_ms)
         pthread_mutex_unlock(&ft->mu);
         if (seen)
             return true;
-        sleep_ms(10);
+        sfx_sleep_ms(10);
     }
     return false;
-}
-
-/* A port free on 127.0.0.1 right now. */
-static uint16_t free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    socklen_t sl = sizeof sa;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
 }
 
 static void test_listen_port_change_reannounces(void **state)
@@ -800,19 +686,19 @@ static void test_listen_port_change_reannounces(void **state)
     tracker_start(&ft);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/announce", ft.port);
-    tmpdir src;
-    tmpdir_make(&src);
+    sfx_dir src;
+    sfx_dir_make(&src);
     sw_session *ses = new_session(NULL, true);
-    uint16_t first = port_of(ses);
+    uint16_t first = sfx_listen_port(ses);
     sw_torrent_info *ti = make_torrent(src.path, "t.bin", 41, url);
     sw_torrent_handle h = add(ses, ti, src.path, 0, NULL);
-    assert_true(wait_state(h, SW_TORRENT_SEEDING, WAIT_MS));
-    assert_true(wait_announce_port(&ft, first, WAIT_MS));
+    assert_true(sfx_wait_state(h, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    assert_true(wait_announce_port(&ft, first, SFX_WAIT_MS));
 
     /* listen_interfaces names another port: the session listens there and
      * tells the tracker at once (the next regular announce is 30 minutes
      * away). */
-    uint16_t second = free_port();
+    uint16_t second = tfx_free_port();
     char ifaces[64];
     snprintf(ifaces, sizeof ifaces, "127.0.0.1:%u", second);
     sw_settings *s;
@@ -820,8 +706,8 @@ static void test_listen_port_change_reannounces(void **state)
     assert_int_equal(sw_settings_set_str(s, SW_SET_LISTEN_INTERFACES, ifaces), 0);
     assert_int_equal(sw_session_apply_settings(ses, s), 0);
     sw_settings_free(s);
-    assert_int_equal(port_of(ses), second);
-    assert_true(wait_announce_port(&ft, second, WAIT_MS));
+    assert_int_equal(sfx_listen_port(ses), second);
+    assert_true(wait_announce_port(&ft, second, SFX_WAIT_MS));
 
     /* Applying the same settings again changes nothing. */
     pthread_mutex_lock(&ft.mu);
@@ -830,8 +716,8 @@ static void test_listen_port_change_reannounces(void **state)
     assert_int_equal(sw_session_get_settings(ses, &s), 0);
     assert_int_equal(sw_session_apply_settings(ses, s), 0);
     sw_settings_free(s);
-    assert_int_equal(port_of(ses), second);
-    sleep_ms(300);
+    assert_int_equal(sfx_listen_port(ses), second);
+    sfx_sleep_ms(300);
     pthread_mutex_lock(&ft.mu);
     assert_int_equal(ft.count, before);
     pthread_mutex_unlock(&ft.mu);
@@ -839,7 +725,7 @@ static void test_listen_port_change_reannounces(void **state)
     sw_session_free(ses);
     sw_torrent_info_unref(ti);
     tracker_stop(&ft);
-    tmpdir_remove(&src);
+    sfx_dir_remove(&src);
 }
 
 int main(void)
