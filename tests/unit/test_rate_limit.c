@@ -10,44 +10,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include <cswarm/cswarm.h>
 
-#include "support/plugin_fixture.h"
+#include "session_fixture.h"
 
 #define LIMIT (2 * 1024 * 1024)
 #define WARMUP_MS 2000
 #define WINDOW_MS 10000
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static sw_session *session(int upload_limit, int download_limit)
 {
-    sw_session *ses = pfx_session(0, SW_ALERT_CAT_ERROR | SW_ALERT_CAT_STATUS);
-    sw_settings *s;
-    assert_int_equal(sw_session_get_settings(ses, &s), 0);
-    assert_int_equal(sw_settings_set_bool(s, SW_SET_IGNORE_LIMITS_ON_LOCAL_NETWORK, false), 0);
-    assert_int_equal(sw_settings_set_int(s, SW_SET_UPLOAD_RATE_LIMIT, upload_limit), 0);
-    assert_int_equal(sw_settings_set_int(s, SW_SET_DOWNLOAD_RATE_LIMIT, download_limit), 0);
-    assert_int_equal(sw_session_apply_settings(ses, s), 0);
-    sw_settings_free(s);
+    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ERROR | SW_ALERT_CAT_STATUS);
+    sfx_apply_setting(ses, SW_SET_IGNORE_LIMITS_ON_LOCAL_NETWORK, false);
+    sfx_apply_setting(ses, SW_SET_UPLOAD_RATE_LIMIT, upload_limit);
+    sfx_apply_setting(ses, SW_SET_DOWNLOAD_RATE_LIMIT, download_limit);
     return ses;
 }
 
 static int64_t downloaded(sw_torrent_handle h)
 {
-    sw_torrent_status st;
-    assert_int_equal(sw_torrent_get_status(h, &st), 0);
-    return st.total_payload_download;
+    return sfx_status(h).total_payload_download;
 }
 
 typedef struct queue_seen {
@@ -76,36 +62,36 @@ static double measure(bool limit_download, queue_seen *qs, queue_seen *qd)
     /* More than the warm-up and the window can move at the limit. */
     static const fx_file files[] = {{"big.bin", 40 * 1024 * 1024, false}};
     assert_int_equal(fx_make_torrent(&t, "rate", files, 1, 256 * 1024, 21, true), 0);
-    pfx_dir ds, dd;
-    pfx_dir_make(&ds);
-    pfx_dir_make(&dd);
-    pfx_write_data(&t, ds.path);
+    sfx_dir ds, dd;
+    sfx_dir_make(&ds);
+    sfx_dir_make(&dd);
+    sfx_write_torrent_data(&t, ds.path);
     sw_session *S = session(0, 0);
     sw_session *D = session(0, limit_download ? LIMIT : 0);
-    sw_torrent_handle hs = pfx_add(S, t.ti, ds.path);
-    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS * 3));
+    sw_torrent_handle hs = sfx_add(S, t.ti, ds.path);
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS * 3));
     if (!limit_download)
         assert_int_equal(sw_torrent_set_upload_limit(hs, LIMIT), 0);
-    sw_torrent_handle hd = pfx_add(D, t.ti, dd.path);
-    assert_true(pfx_wait_state(hd, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.1", pfx_port(S)), 0);
+    sw_torrent_handle hd = sfx_add(D, t.ti, dd.path);
+    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    sfx_connect(hd, S);
 
     /* Warm-up: from the first payload byte. */
-    uint64_t deadline = mono_ms() + PFX_WAIT_MS;
-    while (downloaded(hd) == 0 && mono_ms() < deadline)
+    uint64_t deadline = sfx_now_ms() + SFX_WAIT_MS;
+    while (downloaded(hd) == 0 && sfx_now_ms() < deadline)
         usleep(10000);
     assert_true(downloaded(hd) > 0);
     usleep(WARMUP_MS * 1000);
 
-    uint64_t t0 = mono_ms();
+    uint64_t t0 = sfx_now_ms();
     int64_t b0 = downloaded(hd);
-    while (mono_ms() - t0 < WINDOW_MS) {
+    while (sfx_now_ms() - t0 < WINDOW_MS) {
         usleep(200000);
         sample_queue(S, qs);
         sample_queue(D, qd);
     }
     int64_t b1 = downloaded(hd);
-    uint64_t t1 = mono_ms();
+    uint64_t t1 = sfx_now_ms();
     double rate = (double)(b1 - b0) * 1000.0 / (double)(t1 - t0);
     print_message("limit %d B/s, measured %.0f B/s over %llu ms (%.1f%%)\n", LIMIT, rate,
                   (unsigned long long)(t1 - t0), 100.0 * rate / LIMIT);
@@ -114,8 +100,8 @@ static double measure(bool limit_download, queue_seen *qs, queue_seen *qd)
 
     sw_session_free(D);
     sw_session_free(S);
-    pfx_dir_remove(&ds);
-    pfx_dir_remove(&dd);
+    sfx_dir_remove(&ds);
+    sfx_dir_remove(&dd);
     fx_torrent_free(&t);
     return rate;
 }
@@ -150,26 +136,26 @@ static void test_local_peers_exempt_by_default(void **state)
     fx_torrent t;
     static const fx_file files[] = {{"quick.bin", 8 * 1024 * 1024, false}};
     assert_int_equal(fx_make_torrent(&t, "exempt", files, 1, 256 * 1024, 22, true), 0);
-    pfx_dir ds, dd;
-    pfx_dir_make(&ds);
-    pfx_dir_make(&dd);
-    pfx_write_data(&t, ds.path);
-    sw_session *S = pfx_session(0, SW_ALERT_CAT_ERROR);
-    sw_session *D = pfx_session(0, SW_ALERT_CAT_ERROR);
-    sw_torrent_handle hs = pfx_add(S, t.ti, ds.path);
-    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    sfx_dir ds, dd;
+    sfx_dir_make(&ds);
+    sfx_dir_make(&dd);
+    sfx_write_torrent_data(&t, ds.path);
+    sw_session *S = sfx_session(0, SW_ALERT_CAT_ERROR);
+    sw_session *D = sfx_session(0, SW_ALERT_CAT_ERROR);
+    sw_torrent_handle hs = sfx_add(S, t.ti, ds.path);
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     /* 8 MiB at 256 KiB/s would take 32 s if the limit applied. */
     assert_int_equal(sw_torrent_set_upload_limit(hs, 256 * 1024), 0);
-    sw_torrent_handle hd = pfx_add(D, t.ti, dd.path);
-    assert_true(pfx_wait_state(hd, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
-    uint64_t t0 = mono_ms();
-    assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.1", pfx_port(S)), 0);
-    assert_true(pfx_wait_finished(hd, PFX_WAIT_MS));
-    assert_true(mono_ms() - t0 < 16000);
+    sw_torrent_handle hd = sfx_add(D, t.ti, dd.path);
+    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    uint64_t t0 = sfx_now_ms();
+    sfx_connect(hd, S);
+    assert_true(sfx_wait_finished(hd, SFX_WAIT_MS));
+    assert_true(sfx_now_ms() - t0 < 16000);
     sw_session_free(D);
     sw_session_free(S);
-    pfx_dir_remove(&ds);
-    pfx_dir_remove(&dd);
+    sfx_dir_remove(&ds);
+    sfx_dir_remove(&dd);
     fx_torrent_free(&t);
 }
 

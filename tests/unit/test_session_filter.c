@@ -20,26 +20,17 @@
 
 #include <cswarm/cswarm.h>
 
-#include "support/plugin_fixture.h"
-#include "support/tracker_fixture.h"
+#include "session_fixture.h"
+#include "tracker_fixture.h"
 
 #define MASK                                                                                       \
     (SW_ALERT_CAT_ERROR | SW_ALERT_CAT_STATUS | SW_ALERT_CAT_IP_BLOCK | SW_ALERT_CAT_PEER |        \
      SW_ALERT_CAT_DEBUG)
 
-static void set_bool(sw_session *ses, sw_setting_id id, bool v)
-{
-    sw_settings *s;
-    assert_int_equal(sw_session_get_settings(ses, &s), 0);
-    assert_int_equal(sw_settings_set_bool(s, id, v), 0);
-    assert_int_equal(sw_session_apply_settings(ses, s), 0);
-    sw_settings_free(s);
-}
-
 /* A seeder that accepts on every loopback address. */
 static sw_session *seeder_session(void)
 {
-    sw_session *ses = pfx_session(0, MASK);
+    sw_session *ses = sfx_session(0, MASK);
     assert_int_equal(sw_session_listen_on(ses, 0, 0, "0.0.0.0", 0), 0);
     return ses;
 }
@@ -47,8 +38,8 @@ static sw_session *seeder_session(void)
 /* A downloader whose rate limits hold on loopback too. */
 static sw_session *downloader_session(void)
 {
-    sw_session *ses = pfx_session(0, MASK);
-    set_bool(ses, SW_SET_IGNORE_LIMITS_ON_LOCAL_NETWORK, false);
+    sw_session *ses = sfx_session(0, MASK);
+    sfx_apply_setting(ses, SW_SET_IGNORE_LIMITS_ON_LOCAL_NETWORK, false);
     return ses;
 }
 
@@ -60,11 +51,7 @@ static sw_torrent_handle add(sw_session *ses, sw_torrent_info *ti, const char *d
     p.save_path = dir;
     if (!apply)
         p.flags &= ~(uint64_t)SW_ADD_APPLY_IP_FILTER;
-    sw_torrent_handle h;
-    sw_error_detail err;
-    if (sw_session_add_torrent(ses, &p, &h, &err) != 0)
-        fail_msg("add_torrent: %s", err.message);
-    return h;
+    return sfx_add_params(ses, &p);
 }
 
 static void block_ip(sw_session *ses, const char *ip)
@@ -91,8 +78,8 @@ typedef struct seen {
  * when stop_on_block), counting what matters. */
 static void watch(sw_session *ses, const char *ip, int ms, bool stop_on_block, seen *s)
 {
-    uint64_t deadline = pfx_now_ms() + (uint64_t)ms;
-    while (pfx_now_ms() < deadline) {
+    uint64_t deadline = sfx_now_ms() + (uint64_t)ms;
+    while (sfx_now_ms() < deadline) {
         sw_session_wait_for_alert(ses, 50);
         sw_alert *a;
         while (sw_session_pop_alert(ses, &a) == 0 && a) {
@@ -114,13 +101,6 @@ static void watch(sw_session *ses, const char *ip, int ms, bool stop_on_block, s
     }
 }
 
-static sw_torrent_status status(sw_torrent_handle h)
-{
-    sw_torrent_status st;
-    assert_int_equal(sw_torrent_get_status(h, &st), 0);
-    return st;
-}
-
 static int session_peers(sw_session *ses)
 {
     sw_session_status st;
@@ -128,20 +108,19 @@ static int session_peers(sw_session *ses)
     return st.num_peers;
 }
 
+static bool has_peers(const sw_torrent_status *st, void *n)
+{
+    return st->num_peers == *(int *)n;
+}
+
 static bool wait_peers(sw_torrent_handle h, int n, int ms)
 {
-    uint64_t deadline = pfx_now_ms() + (uint64_t)ms;
-    while (pfx_now_ms() < deadline) {
-        if (status(h).num_peers == n)
-            return true;
-        usleep(20000);
-    }
-    return false;
+    return sfx_wait_status(h, has_peers, &n, ms);
 }
 
 typedef struct world {
     fx_torrent t;
-    pfx_dir ds, dd;
+    sfx_dir ds, dd;
 } world;
 
 static void world_make(world *w, int64_t size, uint32_t seed)
@@ -149,15 +128,15 @@ static void world_make(world *w, int64_t size, uint32_t seed)
     static fx_file files[1] = {{"f.bin", 0, false}};
     files[0].size = size;
     assert_int_equal(fx_make_torrent(&w->t, "filter", files, 1, 65536, seed, true), 0);
-    pfx_dir_make(&w->ds);
-    pfx_dir_make(&w->dd);
-    pfx_write_data(&w->t, w->ds.path);
+    sfx_dir_make(&w->ds);
+    sfx_dir_make(&w->dd);
+    sfx_write_torrent_data(&w->t, w->ds.path);
 }
 
 static void world_free(world *w)
 {
-    pfx_dir_remove(&w->ds);
-    pfx_dir_remove(&w->dd);
+    sfx_dir_remove(&w->ds);
+    sfx_dir_remove(&w->dd);
     fx_torrent_free(&w->t);
 }
 
@@ -168,15 +147,15 @@ static void test_outgoing_blocked(void **state)
     world_make(&w, 512 * 1024, 11);
     sw_session *S = seeder_session(), *D = downloader_session();
     sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
-    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     block_ip(D, "127.0.0.2");
     sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, true);
-    assert_true(pfx_wait_state(hd, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
+    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
 
     /* connect_peer to the blocked address: refused before any dialling. */
-    assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.2", pfx_port(S)), 0);
+    assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.2", sfx_listen_port(S)), 0);
     seen sd = {0};
-    watch(D, "127.0.0.2", PFX_WAIT_MS, true, &sd);
+    watch(D, "127.0.0.2", SFX_WAIT_MS, true, &sd);
     assert_int_equal(sd.blocked, 1);
     assert_int_equal(sd.last_reason, SW_BLOCKED_IP_FILTER);
     assert_int_equal(sd.tid, hd.id);
@@ -184,8 +163,8 @@ static void test_outgoing_blocked(void **state)
     watch(S, "-", 1000, false, &ss);
     assert_int_equal(ss.incoming, 0);
     assert_int_equal(session_peers(S), 0);
-    assert_int_equal(status(hd).num_peers, 0);
-    assert_int_equal(status(hd).list_peers, 0); /* never joined the list */
+    assert_int_equal(sfx_status(hd).num_peers, 0);
+    assert_int_equal(sfx_status(hd).list_peers, 0); /* never joined the list */
 
     /* The filter reads back. */
     sw_ip_filter *f;
@@ -198,9 +177,9 @@ static void test_outgoing_blocked(void **state)
     sw_ip_filter_free(f);
 
     /* The same seeder at an address the filter allows. */
-    assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.1", pfx_port(S)), 0);
-    assert_true(pfx_wait_finished(hd, PFX_WAIT_MS));
-    assert_true(pfx_data_equals(&w.t, w.dd.path));
+    sfx_connect(hd, S);
+    assert_true(sfx_wait_finished(hd, SFX_WAIT_MS));
+    assert_true(sfx_torrent_data_equals(&w.t, w.dd.path));
 
     /* Cleared: 127.0.0.2 may be dialled again. */
     assert_int_equal(sw_session_set_ip_filter(D, NULL), 0);
@@ -222,15 +201,15 @@ static void test_incoming_blocked(void **state)
     sw_session *S = seeder_session(), *D = downloader_session();
     block_ip(S, "127.0.0.1");
     sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
-    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, true);
-    assert_true(pfx_wait_state(hd, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
+    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
 
     /* D dials 127.0.0.2 from 127.0.0.1: S refuses at accept, before the
      * handshake names the torrent (no torrent in the alert). */
-    assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.2", pfx_port(S)), 0);
+    assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.2", sfx_listen_port(S)), 0);
     seen ss = {0};
-    watch(S, "127.0.0.1", PFX_WAIT_MS, true, &ss);
+    watch(S, "127.0.0.1", SFX_WAIT_MS, true, &ss);
     assert_int_equal(ss.blocked, 1);
     assert_int_equal(ss.last_reason, SW_BLOCKED_IP_FILTER);
     assert_int_equal(ss.tid, 0);
@@ -238,10 +217,10 @@ static void test_incoming_blocked(void **state)
     assert_int_equal(ss.incoming, 0);
     assert_int_equal(ss.connects, 0);
     assert_int_equal(session_peers(S), 0);
-    sw_torrent_status st = status(hd);
+    sw_torrent_status st = sfx_status(hd);
     assert_int_equal(st.num_peers, 0);
     assert_int_equal(st.total_payload_download, 0);
-    assert_int_equal(status(hs).total_upload, 0);
+    assert_int_equal(sfx_status(hs).total_upload, 0);
 
     sw_session_free(D);
     sw_session_free(S);
@@ -258,12 +237,12 @@ static void test_exempt_torrent_connects(void **state)
     block_ip(S, "127.0.0.1");
     block_ip(D, "127.0.0.2");
     sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, false);
-    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, false);
-    assert_true(pfx_wait_state(hd, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.2", pfx_port(S)), 0);
-    assert_true(pfx_wait_finished(hd, PFX_WAIT_MS));
-    assert_true(pfx_data_equals(&w.t, w.dd.path));
+    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.2", sfx_listen_port(S)), 0);
+    assert_true(sfx_wait_finished(hd, SFX_WAIT_MS));
+    assert_true(sfx_torrent_data_equals(&w.t, w.dd.path));
     sw_session_free(D);
     sw_session_free(S);
     world_free(&w);
@@ -276,26 +255,26 @@ static void test_new_filter_drops_connection(void **state)
     world_make(&w, 2 * 1024 * 1024, 14);
     sw_session *S = seeder_session(), *D = downloader_session();
     sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
-    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, true);
-    assert_true(pfx_wait_state(hd, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
+    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     /* Slow, so the transfer is still going when the filter comes. */
     assert_int_equal(sw_torrent_set_download_limit(hd, 64 * 1024), 0);
-    assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.1", pfx_port(S)), 0);
-    assert_true(wait_peers(hs, 1, PFX_WAIT_MS));
-    pfx_drain(S);
+    sfx_connect(hd, S);
+    assert_true(wait_peers(hs, 1, SFX_WAIT_MS));
+    sfx_drain(S);
 
     block_ip(S, "127.0.0.1");
     seen ss = {0};
-    watch(S, "127.0.0.1", PFX_WAIT_MS, true, &ss);
+    watch(S, "127.0.0.1", SFX_WAIT_MS, true, &ss);
     assert_int_equal(ss.blocked, 1);
     assert_int_equal(ss.tid, hs.id);
-    assert_true(wait_peers(hs, 0, PFX_WAIT_MS));
-    assert_true(wait_peers(hd, 0, PFX_WAIT_MS));
+    assert_true(wait_peers(hs, 0, SFX_WAIT_MS));
+    assert_true(wait_peers(hd, 0, SFX_WAIT_MS));
     /* It stays out, and the download stays unfinished. */
     usleep(1500000);
-    assert_int_equal(status(hs).num_peers, 0);
-    assert_false(status(hd).is_finished);
+    assert_int_equal(sfx_status(hs).num_peers, 0);
+    assert_false(sfx_status(hd).is_finished);
 
     sw_session_free(D);
     sw_session_free(S);
@@ -309,18 +288,18 @@ static void test_port_filter(void **state)
     world_make(&w, 256 * 1024, 15);
     sw_session *S = seeder_session(), *D = downloader_session();
     sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
-    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
-    uint16_t port = pfx_port(S);
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    uint16_t port = sfx_listen_port(S);
     sw_port_filter *pf;
     assert_int_equal(sw_port_filter_new(&pf), 0);
     assert_int_equal(sw_port_filter_add_rule(pf, port, port, SW_FILTER_BLOCKED), 0);
     assert_int_equal(sw_session_set_port_filter(D, pf), 0);
     sw_port_filter_free(pf);
     sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, true);
-    assert_true(pfx_wait_state(hd, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
+    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.1", port), 0);
     seen sd = {0};
-    watch(D, "127.0.0.1", PFX_WAIT_MS, true, &sd);
+    watch(D, "127.0.0.1", SFX_WAIT_MS, true, &sd);
     assert_int_equal(sd.blocked, 1);
     assert_int_equal(sd.last_reason, SW_BLOCKED_PORT_FILTER);
     usleep(500000);
@@ -334,7 +313,7 @@ static void test_port_filter(void **state)
     sw_port_filter_free(pf);
     assert_int_equal(sw_session_set_port_filter(D, NULL), 0);
     assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.1", port), 0);
-    assert_true(pfx_wait_finished(hd, PFX_WAIT_MS));
+    assert_true(sfx_wait_finished(hd, SFX_WAIT_MS));
     sw_session_free(D);
     sw_session_free(S);
     world_free(&w);
@@ -348,18 +327,18 @@ static void test_disabled_transport_blocked(void **state)
     world w;
     world_make(&w, 128 * 1024, 18);
     sw_session *S = seeder_session(), *D = downloader_session();
-    set_bool(S, SW_SET_ENABLE_INCOMING_TCP, false);
-    set_bool(D, SW_SET_ENABLE_OUTGOING_UTP, false);
+    sfx_apply_setting(S, SW_SET_ENABLE_INCOMING_TCP, false);
+    sfx_apply_setting(D, SW_SET_ENABLE_OUTGOING_UTP, false);
     sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
-    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, true);
-    assert_true(pfx_wait_state(hd, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.1", pfx_port(S)), 0);
+    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    sfx_connect(hd, S);
     seen ss = {0};
-    watch(S, "127.0.0.1", PFX_WAIT_MS, true, &ss);
+    watch(S, "127.0.0.1", SFX_WAIT_MS, true, &ss);
     assert_int_equal(ss.blocked, 1);
     assert_int_equal(ss.last_reason, SW_BLOCKED_TCP_DISABLED);
-    assert_int_equal(status(hd).total_payload_download, 0);
+    assert_int_equal(sfx_status(hd).total_payload_download, 0);
     sw_session_free(D);
     sw_session_free(S);
     world_free(&w);
@@ -384,16 +363,16 @@ static void test_tracker_peers_blocked(void **state)
     sw_session *S = seeder_session(), *D = downloader_session();
     block_ip(D, "127.0.0.1");
     sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
-    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     assert_int_equal(sw_torrent_add_tracker(hs, url, 0), 0);
     sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, true);
-    assert_true(pfx_wait_state(hd, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
+    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     assert_int_equal(sw_torrent_add_tracker(hd, url, 0), 0);
     /* Announce until the tracker has handed D the seeder (S may announce
      * after D's first announce). */
     seen sd = {.want_tid = hd.id};
-    uint64_t deadline = pfx_now_ms() + PFX_WAIT_MS;
-    while (sd.blocked_for == 0 && pfx_now_ms() < deadline) {
+    uint64_t deadline = sfx_now_ms() + SFX_WAIT_MS;
+    while (sd.blocked_for == 0 && sfx_now_ms() < deadline) {
         sw_torrent_force_reannounce(hs, -1);
         sw_torrent_force_reannounce(hd, -1);
         watch(D, "127.0.0.1", 1000, false, &sd);
@@ -403,12 +382,12 @@ static void test_tracker_peers_blocked(void **state)
     assert_true(sd.blocked_for > 0);
     assert_int_equal(sd.last_reason, SW_BLOCKED_IP_FILTER);
     watch(D, "127.0.0.1", 1000, false, &sd);
-    sw_torrent_status st = status(hd);
+    sw_torrent_status st = sfx_status(hd);
     assert_int_equal(st.num_peers, 0);
     assert_int_equal(st.list_peers, 0);
     assert_int_equal(st.total_payload_download, 0);
     assert_int_equal(sd.connects, 0);
-    assert_int_equal(status(hs).total_payload_upload, 0);
+    assert_int_equal(sfx_status(hs).total_payload_upload, 0);
     sw_session_free(D);
     sw_session_free(S);
     tfx_opentracker_stop(&ot);
@@ -422,7 +401,7 @@ static void test_max_connections_and_uploads(void **state)
     world_make(&w, 4 * 1024 * 1024, 16);
     sw_session *S = seeder_session();
     sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
-    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     assert_int_equal(sw_torrent_set_max_connections(hs, 2), 0);
     int v = 0;
     assert_int_equal(sw_torrent_max_connections(hs, &v), 0);
@@ -433,46 +412,46 @@ static void test_max_connections_and_uploads(void **state)
     enum { N = 3 };
     sw_session *D[N];
     sw_torrent_handle hd[N];
-    pfx_dir dirs[N];
+    sfx_dir dirs[N];
     for (int i = 0; i < N; i++) {
         D[i] = downloader_session();
-        pfx_dir_make(&dirs[i]);
+        sfx_dir_make(&dirs[i]);
         hd[i] = add(D[i], w.t.ti, dirs[i].path, true);
-        assert_true(pfx_wait_state(hd[i], SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
+        assert_true(sfx_wait_state(hd[i], SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
         assert_int_equal(sw_torrent_set_download_limit(hd[i], 100 * 1024), 0);
         assert_int_equal(sw_torrent_download_limit(hd[i], &v), 0);
         assert_int_equal(v, 100 * 1024);
     }
     for (int i = 0; i < N; i++)
-        assert_int_equal(sw_torrent_connect_peer(hd[i], "127.0.0.1", pfx_port(S)), 0);
+        sfx_connect(hd[i], S);
     /* Two get in and the third never does. */
-    assert_true(wait_peers(hs, 2, PFX_WAIT_MS));
+    assert_true(wait_peers(hs, 2, SFX_WAIT_MS));
     int most = 0;
     for (int k = 0; k < 60; k++) {
-        int n = status(hs).num_peers;
+        int n = sfx_status(hs).num_peers;
         most = n > most ? n : most;
         usleep(25000);
     }
     assert_int_equal(most, 2);
     int connected = 0;
     for (int i = 0; i < N; i++)
-        connected += status(hd[i]).num_peers;
+        connected += sfx_status(hd[i]).num_peers;
     assert_int_equal(connected, 2);
 
     /* Fewer upload slots: the surplus peer is choked at once. */
     assert_int_equal(sw_torrent_set_max_uploads(hs, 1), 0);
     assert_int_equal(sw_torrent_max_uploads(hs, &v), 0);
     assert_int_equal(v, 1);
-    assert_int_equal(status(hs).num_uploads, 1);
+    assert_int_equal(sfx_status(hs).num_uploads, 1);
     /* Fewer connections: one is dropped at once. */
     assert_int_equal(sw_torrent_set_max_connections(hs, 1), 0);
-    assert_true(wait_peers(hs, 1, PFX_WAIT_MS));
+    assert_true(wait_peers(hs, 1, SFX_WAIT_MS));
     usleep(500000);
-    assert_int_equal(status(hs).num_peers, 1);
+    assert_int_equal(sfx_status(hs).num_peers, 1);
 
     for (int i = 0; i < N; i++) {
         sw_session_free(D[i]);
-        pfx_dir_remove(&dirs[i]);
+        sfx_dir_remove(&dirs[i]);
     }
     sw_session_free(S);
     world_free(&w);
