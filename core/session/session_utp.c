@@ -191,6 +191,50 @@ static int on_send(void *user, const struct sockaddr *to, const uint8_t *data, s
     return 0;
 }
 
+/* Sets the don't-fragment policy of fd for the family; returns the old one
+ * in *old_out (-1 if it could not be read). */
+static void set_pmtudisc(int fd, int family, int value, int *old_out)
+{
+    int level = family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP;
+    int name = family == AF_INET6 ? IPV6_MTU_DISCOVER : IP_MTU_DISCOVER;
+    if (old_out) {
+        socklen_t len = sizeof *old_out;
+        if (getsockopt(fd, level, name, old_out, &len) < 0)
+            *old_out = -1;
+    }
+    (void)setsockopt(fd, level, name, &value, sizeof value);
+}
+
+/* A path MTU probe goes out on its own with don't-fragment set (and the
+ * kernel's path MTU honoured: larger ones fail with EMSGSIZE); datagrams
+ * queued before it go first, and the socket's policy is restored after, so
+ * ordinary packets may still be fragmented on a path narrower than they. */
+static int on_send_probe(void *user, const struct sockaddr *to, const uint8_t *data, size_t len)
+{
+    struct sw_session_utp *su = user;
+    uv_udp_t *h = sw__session_udp_handle(su->ses);
+    uv_os_fd_t fd;
+    if (!h || to->sa_family != su->local.family || uv_fileno((uv_handle_t *)h, &fd) < 0)
+        return SW_ERR_NOT_SUPPORTED;
+    batch_flush(su);
+    int family = to->sa_family;
+    int old = -1;
+    set_pmtudisc(fd, family, family == AF_INET6 ? IPV6_PMTUDISC_DO : IP_PMTUDISC_DO, &old);
+    socklen_t salen = family == AF_INET6 ? (socklen_t)sizeof(struct sockaddr_in6)
+                                         : (socklen_t)sizeof(struct sockaddr_in);
+    ssize_t n = sendto(fd, data, len, MSG_DONTWAIT, to, salen);
+    int err = n < 0 ? errno : 0;
+    if (old >= 0)
+        set_pmtudisc(fd, family, old, NULL);
+    if (n >= 0)
+        return 0;
+    if (err == EMSGSIZE)
+        return UV_EMSGSIZE;
+    if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS)
+        return UV_EAGAIN;
+    return uv_translate_sys_error(err);
+}
+
 static void on_accept(void *user, sw_utp_socket *sock)
 {
     struct sw_session_utp *su = user;
@@ -214,6 +258,7 @@ static void make_config(struct sw_session_utp *su, sw_utp_config *cfg)
     sw__utp_config_from_settings(cfg, su->ses->settings);
     cfg->send = on_send;
     cfg->flush = on_flush;
+    cfg->send_probe = on_send_probe;
     cfg->user = su;
     cfg->on_accept =
         sw__settings_bool(su->ses->settings, SW_SET_ENABLE_INCOMING_UTP) ? on_accept : NULL;

@@ -95,7 +95,12 @@ typedef struct sw_utp_config {
     sw_utp_send_fn send;        /* required */
     sw_utp_accept_fn on_accept; /* NULL: refuse incoming SYNs */
     sw_utp_flush_fn flush;      /* NULL: every send goes out on its own */
-    void *user;                 /* passed to send, on_accept and flush */
+    /* Optional. Sends a path MTU probe: like send, but with the IP
+     * don't-fragment bit set for this datagram (IP_MTU_DISCOVER), returning
+     * UV_EMSGSIZE when it is larger than the local link or the path MTU the
+     * kernel knows. NULL: probes go through send. */
+    sw_utp_send_fn send_probe;
+    void *user; /* passed to send, on_accept and flush */
 
     /* The utp_* session settings (same names, same units). */
     uint32_t target_delay_ms;    /* utp_target_delay */
@@ -107,11 +112,21 @@ typedef struct sw_utp_config {
     uint32_t connect_timeout_ms; /* utp_connect_timeout: a whole connection attempt */
     uint32_t loss_multiplier;    /* utp_loss_multiplier, percent */
 
-    /* Largest datagram (uTP header + payload) sent to a remote address, and
-     * to a loopback address (where the link MTU is 64 KiB; raise it for
-     * speed when the peer accepts large datagrams, as cswarm does). */
+    /* Path MTU discovery. A socket starts sending datagrams (uTP header +
+     * payload) of packet_size bytes (loopback_packet_size to a loopback
+     * address), sizes every path takes. With mtu_discovery it then probes
+     * larger sizes, up to max_packet_size (the largest UDP payload of a
+     * 1500-byte Ethernet frame over IPv4 by default; 20 bytes less to IPv6
+     * remotes): one data packet at a time is made the probe size and sent
+     * with don't-fragment (send_probe). An acknowledged probe raises the
+     * size in use (the floor); a lost one, or one the kernel refuses with
+     * UV_EMSGSIZE, lowers the ceiling without counting as congestion; the
+     * next probe is halfway between, until they are 16 bytes apart. The
+     * search starts over every ten minutes (paths change). */
     uint32_t packet_size;
     uint32_t loopback_packet_size;
+    uint32_t max_packet_size;
+    bool mtu_discovery;
     /* Received bytes a socket buffers (in order but unread, plus out of
      * order); the advertised window is what is left of it. */
     uint32_t recv_buffer_size;
@@ -129,7 +144,8 @@ typedef struct sw_utp_config {
 } sw_utp_config;
 
 /* Defaults: the settings' defaults, packet_size 1400, loopback 1400,
- * recv_buffer_size 2 MiB, Nagle on, keep-alive 29 s, 4096 sockets. */
+ * max_packet_size 1472, MTU discovery on, recv_buffer_size 2 MiB, Nagle on, keep-alive 29 s, 4096
+ * sockets. */
 void sw__utp_config_init(sw_utp_config *cfg);
 /* Copies the utp_* settings from s into cfg (leaves the rest alone). */
 void sw__utp_config_from_settings(sw_utp_config *cfg, const sw_settings *s);
@@ -176,8 +192,11 @@ typedef struct sw_utp_stats {
     uint64_t payload_pkts_out;
     uint64_t invalid_pkts_in;
     uint64_t redundant_pkts_in;
-    uint64_t send_failures; /* send callbacks that failed (not EAGAIN) */
-    uint64_t send_stalls;   /* send callbacks that returned EAGAIN/ENOBUFS */
+    uint64_t send_failures;     /* send callbacks that failed (not EAGAIN) */
+    uint64_t send_stalls;       /* send callbacks that returned EAGAIN/ENOBUFS */
+    uint64_t mtu_probes;        /* path MTU probes sent */
+    uint64_t mtu_probes_lost;   /* ... lost (not counted in packet_loss) */
+    uint64_t mtu_probes_toobig; /* ... refused with UV_EMSGSIZE */
 } sw_utp_stats;
 
 void sw__utp_ctx_stats(const sw_utp_ctx *ctx, sw_utp_stats *out);
@@ -210,12 +229,15 @@ void sw__utp_close(sw_utp_socket *s, sw_utp_close_cb cb);
  * drop hard. */
 void sw__utp_abort(sw_utp_socket *s, sw_utp_close_cb cb);
 
-/* Raises the datagram size s sends from now on to `size` (clamped to what
- * a UDP datagram holds) if the remote is a loopback address, whose link
- * takes 64 KiB datagrams, and size is larger than the current one. Only for
- * a remote known to read large datagrams (another cswarm): many uTP
- * implementations read at most about 1500 bytes. Packets already made keep
- * their size. */
+/* Lets s use datagrams of up to `size` bytes (clamped to what a UDP
+ * datagram holds) if the remote is a loopback address, whose link takes
+ * 64 KiB datagrams, and size is larger than the current limit. Only for a
+ * remote known to read large datagrams (another cswarm): many uTP
+ * implementations read at most about 1500 bytes, and a datagram cut short
+ * by the reader's buffer is not a loss MTU discovery could see. With
+ * mtu_discovery the size becomes the ceiling of a new search whose first
+ * probe is that size (one round trip when the path takes it); without, the
+ * size is used at once. Packets already made keep their size. */
 void sw__utp_socket_raise_loopback_packet_size(sw_utp_socket *s, uint32_t size);
 
 void *sw__utp_socket_data(const sw_utp_socket *s);
@@ -243,7 +265,9 @@ typedef struct sw_utp_socket_info {
     uint32_t rtt_us, rtt_var_us;
     uint32_t timeout_ms;
     uint32_t queuing_delay_us;           /* last filtered one-way delay of our packets */
-    uint32_t packet_size;                /* datagram size in use */
+    uint32_t packet_size;                /* datagram size in use (the MTU floor) */
+    uint32_t mtu_ceiling;                /* largest size the MTU search may try */
+    bool mtu_searching;                  /* probes are still to be made */
     uint32_t recv_buffered;              /* bytes buffered on the receive side */
     uint64_t bytes_sent, bytes_received; /* payload */
     uint64_t packets_resent;

@@ -25,6 +25,8 @@ void sw__utp_config_init(sw_utp_config *cfg)
     cfg->loss_multiplier = 50;
     cfg->packet_size = 1400;
     cfg->loopback_packet_size = 1400;
+    cfg->max_packet_size = 1472; /* 1500-byte frame less IPv4 and UDP headers */
+    cfg->mtu_discovery = true;
     cfg->recv_buffer_size = 2u << 20;
     cfg->nagle = true;
     cfg->keepalive_ms = 29000;
@@ -59,11 +61,14 @@ static void sanitize(sw_utp_config *c)
 {
     c->packet_size = clamp_packet(c->packet_size);
     c->loopback_packet_size = clamp_packet(c->loopback_packet_size);
+    c->max_packet_size = clamp_packet(c->max_packet_size);
     if (c->loss_multiplier > 100)
         c->loss_multiplier = 100;
     /* A buffer that cannot hold two full packets would stall the stream. */
     uint32_t biggest =
         c->packet_size > c->loopback_packet_size ? c->packet_size : c->loopback_packet_size;
+    if (c->max_packet_size > biggest)
+        biggest = c->max_packet_size;
     if (c->recv_buffer_size < 2 * biggest)
         c->recv_buffer_size = 2 * biggest;
     if (c->connect_timeout_ms == 0)
@@ -266,10 +271,25 @@ void sw__utp_ctx_writable(sw_utp_ctx *ctx)
 
 /* ---- sending ---- */
 
+static int after_send(sw_utp_ctx *ctx, sw_utp_socket *s, int rc);
+
 int sw__utp_send_raw(sw_utp_ctx *ctx, sw_utp_socket *s, const struct sockaddr *to,
                      const uint8_t *data, size_t len)
 {
-    int rc = ctx->cfg.send(ctx->cfg.user, to, data, len);
+    return after_send(ctx, s, ctx->cfg.send(ctx->cfg.user, to, data, len));
+}
+
+int sw__utp_send_raw_probe(sw_utp_ctx *ctx, sw_utp_socket *s, const struct sockaddr *to,
+                           const uint8_t *data, size_t len)
+{
+    int rc = ctx->cfg.send_probe(ctx->cfg.user, to, data, len);
+    if (rc == UV_EMSGSIZE)
+        return rc; /* nothing went out; the caller sends it the ordinary way */
+    return after_send(ctx, s, rc);
+}
+
+static int after_send(sw_utp_ctx *ctx, sw_utp_socket *s, int rc)
+{
     if (rc == UV_EAGAIN || rc == UV_ENOBUFS) {
         ctx->stats.send_stalls++;
         if (s) {

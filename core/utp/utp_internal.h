@@ -41,6 +41,7 @@ typedef struct utp_out_pkt {
     uint8_t transmissions;
     bool need_resend; /* lost or timed out: not in flight, waiting to go again */
     bool in_flight;   /* counted in the socket's in_flight */
+    bool mtu_probe;   /* the path MTU probe (first transmission, not lost yet) */
     uint8_t buf[];    /* SW_UTP_HEADER_SIZE bytes of header room, then the payload */
 } utp_out_pkt;
 
@@ -123,6 +124,13 @@ struct sw_utp_socket {
     uint32_t syn_sends;
     uint64_t syn_sent_us;
     uint32_t dup_acks;
+    /* path MTU discovery (utp_mtu.c); packet_size is the floor */
+    uint32_t mtu_ceiling;    /* the search tries sizes up to this */
+    uint32_t mtu_max;        /* the ceiling a new search starts from */
+    bool mtu_first_probe;    /* the next probe tries the ceiling itself */
+    bool mtu_probing;        /* a probe is in flight */
+    uint16_t mtu_probe_seq;  /* ... with this sequence number */
+    uint64_t mtu_restart_ms; /* loop time when a finished search starts over */
     sw_utp_cc cc;
     uint32_t adv_wnd; /* the remote's receive window */
     sw_utp_rtt rtt;
@@ -198,6 +206,10 @@ void sw__utp_unregister(sw_utp_ctx *ctx, sw_utp_socket *s);
 /* Sends one datagram; returns the send callback's status. */
 int sw__utp_send_raw(sw_utp_ctx *ctx, sw_utp_socket *s, const struct sockaddr *to,
                      const uint8_t *data, size_t len);
+/* Sends a path MTU probe through cfg.send_probe (set); UV_EMSGSIZE = not
+ * sent, too large to leave with don't-fragment. */
+int sw__utp_send_raw_probe(sw_utp_ctx *ctx, sw_utp_socket *s, const struct sockaddr *to,
+                           const uint8_t *data, size_t len);
 
 /* utp_socket.c */
 sw_utp_socket *sw__utp_socket_new(sw_utp_ctx *ctx, const sw_endpoint *remote);
@@ -216,6 +228,25 @@ uint32_t sw__utp_recv_window(const sw_utp_socket *s);
 size_t sw__utp_take_write_bytes(sw_utp_socket *s, uint8_t *dst, size_t max);
 /* Completes every queued (not yet packetized) write with status. */
 void sw__utp_cancel_writes(sw_utp_socket *s, int status);
+
+/* utp_mtu.c */
+/* Sets s's packet size, ceiling and search from the config and the remote. */
+void sw__utp_mtu_init(sw_utp_socket *s);
+/* The datagram size the next new packet should probe, or 0 for no probe now
+ * (no search running, a probe in flight, or the ceiling reached). */
+uint32_t sw__utp_mtu_probe_size(sw_utp_socket *s, uint64_t now_ms);
+/* p was made as the probe and is about to go out for the first time. */
+void sw__utp_mtu_probe_sent(sw_utp_socket *s, utp_out_pkt *p);
+/* The probe was acknowledged: its size becomes the floor. */
+void sw__utp_mtu_probe_acked(sw_utp_socket *s, utp_out_pkt *p);
+/* The probe was lost (too_big: refused by the kernel with UV_EMSGSIZE): the
+ * ceiling drops below its size; p becomes an ordinary packet. */
+void sw__utp_mtu_probe_failed(sw_utp_socket *s, utp_out_pkt *p, bool too_big);
+/* A new search up to ceiling (a loopback remote known to read large
+ * datagrams). */
+void sw__utp_mtu_raise_ceiling(sw_utp_socket *s, uint32_t ceiling);
+/* Sets the packet size in use (floor) and the payload that goes with it. */
+void sw__utp_mtu_set_floor(sw_utp_socket *s, uint32_t size);
 
 /* utp_recv.c */
 /* Handles a packet addressed to s. */

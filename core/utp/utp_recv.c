@@ -38,6 +38,8 @@ static void ack_packet(sw_utp_socket *s, uint16_t seq, uint64_t now_us, ack_tall
     }
     if (p->type == SW_UTP_ST_FIN)
         s->fin_acked = true;
+    if (p->mtu_probe)
+        sw__utp_mtu_probe_acked(s, p);
     t->acked_bytes += p->payload_len;
     t->any = true;
     sw__utp_out_remove(s, seq);
@@ -51,6 +53,12 @@ static void fast_retransmit(sw_utp_socket *s, utp_out_pkt *p)
     if (p->need_resend || p->transmissions == 0)
         return;
     ctx->stats.fast_retransmit++;
+    if (p->mtu_probe) {
+        /* Too large for the path, not a sign of congestion. */
+        sw__utp_mtu_probe_failed(s, p, false);
+        sw__utp_mark_lost(s, p);
+        return;
+    }
     ctx->stats.packet_loss++;
     if (sw__utp_seq_less(s->loss_seq_nr, p->seq)) {
         sw_utp_cc_params cp;

@@ -148,8 +148,21 @@ static bool transmit(sw_utp_socket *s, utp_out_pkt *p)
         .ack_nr = s->ack_nr,
     };
     sw__utp_header_write(p->buf, &h, NULL, 0);
-    int rc = sw__utp_send_raw(ctx, s, (const struct sockaddr *)&s->remote_sa, p->buf,
-                              SW_UTP_HEADER_SIZE + p->payload_len);
+    const struct sockaddr *to = (const struct sockaddr *)&s->remote_sa;
+    size_t len = SW_UTP_HEADER_SIZE + p->payload_len;
+    int rc;
+    if (p->mtu_probe && p->transmissions == 0 && ctx->cfg.send_probe) {
+        rc = sw__utp_send_raw_probe(ctx, s, to, p->buf, len);
+        if (rc == UV_EMSGSIZE) {
+            /* Larger than the kernel lets out with don't-fragment: the
+             * ceiling drops, and the data goes now as an ordinary packet
+             * (fragmented if the IP layer must). */
+            sw__utp_mtu_probe_failed(s, p, true);
+            rc = sw__utp_send_raw(ctx, s, to, p->buf, len);
+        }
+    } else {
+        rc = sw__utp_send_raw(ctx, s, to, p->buf, len);
+    }
     if (rc == UV_EAGAIN || rc == UV_ENOBUFS) {
         /* The UDP socket is full: not lost, just not sent; it goes first
          * when the socket drains. */
@@ -266,15 +279,26 @@ static void send_data(sw_utp_socket *s)
              * holds less. */
             if (s->partial && size > s->partial->capacity)
                 size = s->partial->capacity;
+            /* A path MTU probe: a full packet of the size being tried, made
+             * only from data that fills it. */
+            uint32_t probe = s->partial ? 0 : sw__utp_mtu_probe_size(s, uv_now(s->ctx->loop));
+            uint32_t probe_payload = probe ? probe - SW_UTP_HEADER_SIZE : 0;
+            if (probe && s->wq_bytes >= probe_payload && can_send(s, probe_payload))
+                size = probe_payload;
+            else
+                probe = 0;
             if (!can_send(s, size) || !out_reserve(s))
                 return;
-            utp_out_pkt *p = s->partial ? s->partial : new_packet(s->max_payload);
+            utp_out_pkt *p =
+                s->partial ? s->partial : new_packet(probe ? probe_payload : s->max_payload);
             if (!p)
                 return;
             s->partial = NULL;
             p->payload_len += (uint16_t)sw__utp_take_write_bytes(
                 s, p->buf + SW_UTP_HEADER_SIZE + p->payload_len, size - p->payload_len);
             out_insert(s, p, SW_UTP_ST_DATA);
+            if (probe)
+                sw__utp_mtu_probe_sent(s, p);
             if (!transmit(s, p))
                 return;
             continue;
@@ -402,9 +426,20 @@ static void on_timeout(sw_utp_socket *s, uint64_t now)
         }
         return;
     }
+    utp_out_pkt *first = sw__utp_out_at(s, (uint16_t)(s->acked_seq_nr + 1));
+    if (first && first->mtu_probe && first->in_flight) {
+        /* The oldest packet is the path MTU probe, with too few packets
+         * after it to be found lost by ACKs: it was too large for the path,
+         * which says nothing about congestion. Only it goes again, the
+         * window stays. */
+        sw__utp_mtu_probe_failed(s, first, false);
+        sw__utp_mark_lost(s, first);
+        s->timeout_at = now + sw__utp_packet_timeout_ms(s);
+        sw__utp_mark_dirty(s);
+        return;
+    }
     s->num_timeouts++;
     ctx->stats.timeout++;
-    utp_out_pkt *first = sw__utp_out_at(s, (uint16_t)(s->acked_seq_nr + 1));
     bool only_fin = first && first->type == SW_UTP_ST_FIN;
     if (s->num_timeouts > ctx->cfg.num_resends ||
         (only_fin && s->num_timeouts > ctx->cfg.fin_resends) || !s->confirmed) {

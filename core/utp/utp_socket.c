@@ -8,14 +8,6 @@
 
 /* ---- creation and freeing ---- */
 
-static bool is_loopback(const sw_endpoint *ep)
-{
-    static const uint8_t v6_loopback[16] = {[15] = 1};
-    if (ep->family == AF_INET)
-        return ep->addr[0] == 127;
-    return ep->family == AF_INET6 && memcmp(ep->addr, v6_loopback, 16) == 0;
-}
-
 sw_utp_socket *sw__utp_socket_new(sw_utp_ctx *ctx, const sw_endpoint *remote)
 {
     sw_utp_socket *s = calloc(1, sizeof *s);
@@ -24,8 +16,7 @@ sw_utp_socket *sw__utp_socket_new(sw_utp_ctx *ctx, const sw_endpoint *remote)
     s->ctx = ctx;
     s->remote = *remote;
     sw__endpoint_to_sockaddr(remote, &s->remote_sa);
-    s->packet_size = is_loopback(remote) ? ctx->cfg.loopback_packet_size : ctx->cfg.packet_size;
-    s->max_payload = s->packet_size - SW_UTP_HEADER_SIZE;
+    sw__utp_mtu_init(s);
     s->attached = true;
     s->adv_wnd = s->max_payload; /* until the remote tells us */
     sw__utp_cc_init(&s->cc, 2 * s->max_payload);
@@ -469,12 +460,7 @@ void sw__utp_abort(sw_utp_socket *s, sw_utp_close_cb cb)
 
 void sw__utp_socket_raise_loopback_packet_size(sw_utp_socket *s, uint32_t size)
 {
-    if (size > UTP_MAX_PACKET_SIZE)
-        size = UTP_MAX_PACKET_SIZE;
-    if (!is_loopback(&s->remote) || size <= s->packet_size)
-        return;
-    s->packet_size = size;
-    s->max_payload = size - SW_UTP_HEADER_SIZE;
+    sw__utp_mtu_raise_ceiling(s, size);
 }
 
 void *sw__utp_socket_data(const sw_utp_socket *s)
@@ -513,6 +499,8 @@ void sw__utp_socket_info(const sw_utp_socket *s, sw_utp_socket_info *out)
     out->timeout_ms = sw__utp_packet_timeout_ms(s);
     out->queuing_delay_us = s->last_delay_us;
     out->packet_size = s->packet_size;
+    out->mtu_ceiling = s->mtu_ceiling;
+    out->mtu_searching = s->ctx->cfg.mtu_discovery && s->mtu_ceiling >= s->packet_size + 16u;
     out->recv_buffered = s->rq_bytes + s->reorder_bytes;
     out->bytes_sent = s->bytes_sent;
     out->bytes_received = s->bytes_received;
