@@ -278,24 +278,49 @@ static void one_seed(sw_settings *s)
     sw_settings_set_bool(s, SW_SET_DONT_COUNT_SLOW_TORRENTS, false);
 }
 
+/* Two complete auto-managed torrents in one session: a (added with resume
+ * data a_resume, or none) seeds and runs before b is added; b is checked
+ * and seeding when this returns. */
+typedef struct two_seeds {
+    sfx_dir src;
+    sw_session *ses;
+    sw_torrent_info *ta, *tb;
+    sw_torrent_handle a, b;
+} two_seeds;
+
+static void two_seeds_start(two_seeds *t, settings_fn tweak, uint32_t seed, const char *a_resume)
+{
+    sfx_dir_make(&t->src);
+    t->ses = new_session(tweak, false);
+    t->ta = make_torrent(t->src.path, "a.bin", seed, NULL);
+    t->tb = make_torrent(t->src.path, "b.bin", seed + 1, NULL);
+    t->a = add(t->ses, t->ta, t->src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, a_resume);
+    assert_true(sfx_wait_state(t->a, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    assert_true(sfx_wait_paused(t->a, false, SFX_WAIT_MS));
+    t->b = add(t->ses, t->tb, t->src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, NULL);
+    assert_true(sfx_wait_state(t->b, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+}
+
+static void two_seeds_stop(two_seeds *t)
+{
+    sw_session_free(t->ses);
+    sw_torrent_info_unref(t->ta);
+    sw_torrent_info_unref(t->tb);
+    sfx_dir_remove(&t->src);
+}
+
 static void test_seed_ratio_limit_pauses_seed(void **state)
 {
     (void)state;
-    sfx_dir src;
-    sfx_dir_make(&src);
-    sw_session *ses = new_session(one_seed, false);
-    sw_torrent_info *ta = make_torrent(src.path, "a.bin", 21, NULL);
-    sw_torrent_info *tb = make_torrent(src.path, "b.bin", 22, NULL);
     /* a has uploaded its size once (from its resume data): ratio 100%. */
     char resume[128];
     snprintf(resume, sizeof resume, "d16:total_downloadedi0e14:total_uploadedi%dee", FILE_SIZE);
-    sw_torrent_handle a = add(ses, ta, src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, resume);
-    assert_true(sfx_wait_state(a, SW_TORRENT_SEEDING, SFX_WAIT_MS));
-    assert_true(sfx_wait_paused(a, false, SFX_WAIT_MS));
+    two_seeds t;
+    two_seeds_start(&t, one_seed, 21, resume);
+    sw_session *ses = t.ses;
+    sw_torrent_handle a = t.a, b = t.b;
     /* b is a seed too, but the one slot is a's: started first, limits not
      * met, so b waits. */
-    sw_torrent_handle b = add(ses, tb, src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, NULL);
-    assert_true(sfx_wait_state(b, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     sfx_sleep_ms(500); /* ten ticks, at least one decision */
     assert_false(sfx_status(a).paused);
     assert_true(sfx_status(b).paused);
@@ -317,10 +342,7 @@ static void test_seed_ratio_limit_pauses_seed(void **state)
     assert_true(sfx_wait_paused(b, true, SFX_WAIT_MS));
     assert_false(sfx_status(a).paused);
 
-    sw_session_free(ses);
-    sw_torrent_info_unref(ta);
-    sw_torrent_info_unref(tb);
-    sfx_dir_remove(&src);
+    two_seeds_stop(&t);
 }
 
 static void one_seed_short_time(sw_settings *s)
@@ -333,16 +355,9 @@ static void one_seed_short_time(sw_settings *s)
 static void test_seed_time_limit_rotates_seeds(void **state)
 {
     (void)state;
-    sfx_dir src;
-    sfx_dir_make(&src);
-    sw_session *ses = new_session(one_seed_short_time, false);
-    sw_torrent_info *ta = make_torrent(src.path, "a.bin", 61, NULL);
-    sw_torrent_info *tb = make_torrent(src.path, "b.bin", 62, NULL);
-    sw_torrent_handle a = add(ses, ta, src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, NULL);
-    assert_true(sfx_wait_state(a, SW_TORRENT_SEEDING, SFX_WAIT_MS));
-    assert_true(sfx_wait_paused(a, false, SFX_WAIT_MS));
-    sw_torrent_handle b = add(ses, tb, src.path, SW_ADD_AUTO_MANAGED | SW_ADD_PAUSED, NULL);
-    assert_true(sfx_wait_state(b, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    two_seeds t;
+    two_seeds_start(&t, one_seed_short_time, 61, NULL);
+    sw_torrent_handle a = t.a, b = t.b;
     /* After a second of seeding a has met seed_time_limit: b, which has
      * not, takes the one slot. */
     assert_true(sfx_wait_paused(b, false, SFX_WAIT_MS));
@@ -357,10 +372,7 @@ static void test_seed_time_limit_rotates_seeds(void **state)
     assert_int_equal(sw_torrent_pause(b), 0);
     assert_true(sfx_wait_paused(a, false, SFX_WAIT_MS)); /* the slot is a's again */
     assert_true(sfx_status(b).paused);
-    sw_session_free(ses);
-    sw_torrent_info_unref(ta);
-    sw_torrent_info_unref(tb);
-    sfx_dir_remove(&src);
+    two_seeds_stop(&t);
 }
 
 /* ---- slow torrents ---- */

@@ -267,29 +267,35 @@ bool sfx_file_equals(const char *path, const void *data, size_t len)
     return same;
 }
 
+/* The file entry at index i of t, or NULL for a pad file (no data on
+ * disk); its path under root goes to path. */
+static const sw_file_entry *data_file(const fx_torrent *t, int i, const char *root, char *path,
+                                      size_t len)
+{
+    const sw_file_entry *f = sw_torrent_info_file(t->ti, i);
+    if (f->flags & SW_FILE_PAD)
+        return NULL;
+    int n = snprintf(path, len, "%s/%s", root, f->path);
+    assert_true(n > 0 && (size_t)n < len);
+    return f;
+}
+
 void sfx_write_torrent_data(const fx_torrent *t, const char *root)
 {
-    int n = sw_torrent_info_num_files(t->ti);
-    for (int i = 0; i < n; i++) {
-        const sw_file_entry *f = sw_torrent_info_file(t->ti, i);
-        if (f->flags & SW_FILE_PAD)
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", root, f->path);
-        sfx_write_file(path, t->data + f->offset, (size_t)f->size);
+    char path[512];
+    for (int i = 0; i < sw_torrent_info_num_files(t->ti); i++) {
+        const sw_file_entry *f = data_file(t, i, root, path, sizeof path);
+        if (f)
+            sfx_write_file(path, t->data + f->offset, (size_t)f->size);
     }
 }
 
 bool sfx_torrent_data_equals(const fx_torrent *t, const char *root)
 {
-    int n = sw_torrent_info_num_files(t->ti);
-    for (int i = 0; i < n; i++) {
-        const sw_file_entry *f = sw_torrent_info_file(t->ti, i);
-        if (f->flags & SW_FILE_PAD)
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", root, f->path);
-        if (!sfx_file_equals(path, t->data + f->offset, (size_t)f->size))
+    char path[512];
+    for (int i = 0; i < sw_torrent_info_num_files(t->ti); i++) {
+        const sw_file_entry *f = data_file(t, i, root, path, sizeof path);
+        if (f && !sfx_file_equals(path, t->data + f->offset, (size_t)f->size))
             return false;
     }
     return true;
