@@ -578,6 +578,30 @@ static void test_dht_items(void **state)
     lua_close(L);
 }
 
+/* A plugin's own alert (plugin_alert) reaches the script with the
+ * plugin's name and path. */
+static void test_plugin_alert(void **state)
+{
+    (void)state;
+    lua_State *L = new_state();
+    run_ok(L, "local path = os.tmpname() .. '.lua'\n"
+              "local f = assert(io.open(path, 'w'))\n"
+              "f:write('return { name = \"pinger\", session = { added = function()\\n',\n"
+              "        '  sw.alert(\"hello\") end } }\\n')\n"
+              "f:close()\n"
+              "local s <close> = local_session{ listen = false, alert_mask = 'error' }\n"
+              "local seen\n"
+              "s:on('plugin_alert', function(a) seen = a end)\n"
+              "local ok, msg = s:load_plugin(path)\n"
+              "os.remove(path)\n"
+              "assert(ok, msg)\n"
+              "local a = s:wait_for('plugin_alert', 10)\n"
+              "assert(a and a.name == 'pinger' and a.path == path, a and a.message)\n"
+              "assert(a.message:find('[pinger] hello', 1, true), a.message)\n"
+              "assert(seen and seen.name == 'pinger')\n");
+    lua_close(L);
+}
+
 int main(void)
 {
     find_module();
@@ -592,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_filter_objects),
         cmocka_unit_test(test_filter_blocks_peers),
         cmocka_unit_test(test_dht_items),
+        cmocka_unit_test(test_plugin_alert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
