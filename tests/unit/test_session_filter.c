@@ -140,17 +140,31 @@ static void world_free(world *w)
     fx_torrent_free(&w->t);
 }
 
+/* w's torrent added to S from the complete copy, once it seeds. */
+static sw_torrent_handle add_seed(world *w, sw_session *S, bool apply_filter)
+{
+    sw_torrent_handle h = add(S, w->t.ti, w->ds.path, apply_filter);
+    assert_true(sfx_wait_state(h, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    return h;
+}
+
+/* w's torrent added to D with no data, once it is checked and wants it. */
+static sw_torrent_handle add_download(world *w, sw_session *D, bool apply_filter)
+{
+    sw_torrent_handle h = add(D, w->t.ti, w->dd.path, apply_filter);
+    assert_true(sfx_wait_state(h, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    return h;
+}
+
 static void test_outgoing_blocked(void **state)
 {
     (void)state;
     world w;
     world_make(&w, 512 * 1024, 11);
     sw_session *S = seeder_session(), *D = downloader_session();
-    sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    add_seed(&w, S, true);
     block_ip(D, "127.0.0.2");
-    sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, true);
-    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    sw_torrent_handle hd = add_download(&w, D, true);
 
     /* connect_peer to the blocked address: refused before any dialling. */
     assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.2", sfx_listen_port(S)), 0);
@@ -200,10 +214,8 @@ static void test_incoming_blocked(void **state)
     world_make(&w, 512 * 1024, 12);
     sw_session *S = seeder_session(), *D = downloader_session();
     block_ip(S, "127.0.0.1");
-    sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
-    sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, true);
-    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    sw_torrent_handle hs = add_seed(&w, S, true);
+    sw_torrent_handle hd = add_download(&w, D, true);
 
     /* D dials 127.0.0.2 from 127.0.0.1: S refuses at accept, before the
      * handshake names the torrent (no torrent in the alert). */
@@ -236,10 +248,8 @@ static void test_exempt_torrent_connects(void **state)
     /* Each blocks the other's address; both torrents are exempt. */
     block_ip(S, "127.0.0.1");
     block_ip(D, "127.0.0.2");
-    sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, false);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
-    sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, false);
-    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    add_seed(&w, S, false);
+    sw_torrent_handle hd = add_download(&w, D, false);
     assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.2", sfx_listen_port(S)), 0);
     assert_true(sfx_wait_finished(hd, SFX_WAIT_MS));
     assert_true(sfx_torrent_data_equals(&w.t, w.dd.path));
@@ -254,10 +264,8 @@ static void test_new_filter_drops_connection(void **state)
     world w;
     world_make(&w, 2 * 1024 * 1024, 14);
     sw_session *S = seeder_session(), *D = downloader_session();
-    sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
-    sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, true);
-    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    sw_torrent_handle hs = add_seed(&w, S, true);
+    sw_torrent_handle hd = add_download(&w, D, true);
     /* Slow, so the transfer is still going when the filter comes. */
     assert_int_equal(sw_torrent_set_download_limit(hd, 64 * 1024), 0);
     sfx_connect(hd, S);
@@ -287,16 +295,14 @@ static void test_port_filter(void **state)
     world w;
     world_make(&w, 256 * 1024, 15);
     sw_session *S = seeder_session(), *D = downloader_session();
-    sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    add_seed(&w, S, true);
     uint16_t port = sfx_listen_port(S);
     sw_port_filter *pf;
     assert_int_equal(sw_port_filter_new(&pf), 0);
     assert_int_equal(sw_port_filter_add_rule(pf, port, port, SW_FILTER_BLOCKED), 0);
     assert_int_equal(sw_session_set_port_filter(D, pf), 0);
     sw_port_filter_free(pf);
-    sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, true);
-    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    sw_torrent_handle hd = add_download(&w, D, true);
     assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.1", port), 0);
     seen sd = {0};
     watch(D, "127.0.0.1", SFX_WAIT_MS, true, &sd);
@@ -329,10 +335,8 @@ static void test_disabled_transport_blocked(void **state)
     sw_session *S = seeder_session(), *D = downloader_session();
     sfx_apply_setting(S, SW_SET_ENABLE_INCOMING_TCP, false);
     sfx_apply_setting(D, SW_SET_ENABLE_OUTGOING_UTP, false);
-    sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
-    sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, true);
-    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    add_seed(&w, S, true);
+    sw_torrent_handle hd = add_download(&w, D, true);
     sfx_connect(hd, S);
     seen ss = {0};
     watch(S, "127.0.0.1", SFX_WAIT_MS, true, &ss);
@@ -362,11 +366,9 @@ static void test_tracker_peers_blocked(void **state)
     snprintf(url, sizeof url, "http://127.0.0.1:%u/announce", (unsigned)ot.port);
     sw_session *S = seeder_session(), *D = downloader_session();
     block_ip(D, "127.0.0.1");
-    sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sw_torrent_handle hs = add_seed(&w, S, true);
     assert_int_equal(sw_torrent_add_tracker(hs, url, 0), 0);
-    sw_torrent_handle hd = add(D, w.t.ti, w.dd.path, true);
-    assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    sw_torrent_handle hd = add_download(&w, D, true);
     assert_int_equal(sw_torrent_add_tracker(hd, url, 0), 0);
     /* Announce until the tracker has handed D the seeder (S may announce
      * after D's first announce). */
@@ -400,8 +402,7 @@ static void test_max_connections_and_uploads(void **state)
     world w;
     world_make(&w, 4 * 1024 * 1024, 16);
     sw_session *S = seeder_session();
-    sw_torrent_handle hs = add(S, w.t.ti, w.ds.path, true);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sw_torrent_handle hs = add_seed(&w, S, true);
     assert_int_equal(sw_torrent_set_max_connections(hs, 2), 0);
     int v = 0;
     assert_int_equal(sw_torrent_max_connections(hs, &v), 0);

@@ -66,13 +66,7 @@ static sw_torrent_info *make_torrent(const char *dir, const char *name, uint32_t
         cp.trackers = &tr;
         cp.num_trackers = 1;
     }
-    uint8_t *buf;
-    size_t len;
-    assert_int_equal(sw_create_torrent(&cp, &buf, &len, NULL), 0);
-    sw_torrent_info *ti;
-    assert_int_equal(sw_torrent_info_load(buf, len, NULL, &ti, NULL), 0);
-    free(buf);
-    return ti;
+    return sfx_create_torrent(&cp);
 }
 
 typedef void (*settings_fn)(sw_settings *s);
@@ -461,13 +455,7 @@ static sw_torrent_info *make_sparse_torrent(const char *dir, const char *name, i
     sw_create_params_init(&cp);
     cp.path = path;
     cp.piece_size = 1 << 20;
-    uint8_t *buf;
-    size_t len;
-    assert_int_equal(sw_create_torrent(&cp, &buf, &len, NULL), 0);
-    sw_torrent_info *ti;
-    assert_int_equal(sw_torrent_info_load(buf, len, NULL, &ti, NULL), 0);
-    free(buf);
-    return ti;
+    return sfx_create_torrent(&cp);
 }
 
 static bool is_checking_state(sw_torrent_state st)

@@ -175,6 +175,18 @@ sw_torrent_handle sfx_add_hash(sw_session *ses, const sw_sha1 *info_hash, const 
     return sfx_add_params(ses, &p);
 }
 
+sw_torrent_info *sfx_create_torrent(const sw_create_params *cp)
+{
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(sw_create_torrent(cp, &buf, &len, NULL), 0);
+    sw_torrent_info *ti = NULL;
+    int rc = sw_torrent_info_load(buf, len, NULL, &ti, NULL);
+    free(buf);
+    assert_int_equal(rc, 0);
+    return ti;
+}
+
 sw_torrent_status sfx_status(sw_torrent_handle h)
 {
     sw_torrent_status st;

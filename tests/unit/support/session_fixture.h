@@ -83,6 +83,10 @@ sw_torrent_handle sfx_add(sw_session *ses, sw_torrent_info *ti, const char *dir)
 /* Adds by info-hash alone, as a magnet link does. */
 sw_torrent_handle sfx_add_hash(sw_session *ses, const sw_sha1 *info_hash, const char *dir);
 
+/* Makes a .torrent as cp says (sw_create_torrent) and loads it; free with
+ * sw_torrent_info_unref. */
+sw_torrent_info *sfx_create_torrent(const sw_create_params *cp);
+
 sw_torrent_status sfx_status(sw_torrent_handle h);
 
 typedef bool (*sfx_status_pred)(const sw_torrent_status *st, void *arg);
