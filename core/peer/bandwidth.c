@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mixed_mode.h"
 #include "peer_limits.h"
 
 #define NS_PER_S 1000000000ull
@@ -144,20 +145,27 @@ bool sw__peer_bw_take(sw_peer_conn *pc, bool up, int64_t n)
     sw_peer_env *env = pc->env;
     int slimit = session_limit(env, up);
     int tlimit = up ? sw->cfg.upload_limit : sw->cfg.download_limit;
-    if ((slimit <= 0 && tlimit <= 0) || exempt(pc))
+    /* TCP peers' share while uTP peers are active (mixed_mode.c). */
+    int mlimit = sw__mixed_mode_applies(pc)
+                     ? (up ? env->mixed_tcp_limit_up : env->mixed_tcp_limit_down)
+                     : 0;
+    if ((slimit <= 0 && tlimit <= 0 && mlimit <= 0) || exempt(pc))
         return true;
     sw_bw_bucket *sb = up ? &env->up_bw : &env->down_bw;
     sw_bw_bucket *tb = up ? &sw->up_bw : &sw->down_bw;
+    sw_bw_bucket *mb = up ? &env->mixed_tcp_up_bw : &env->mixed_tcp_down_bw;
     uint64_t now = uv_hrtime();
     sw__bw_refill(sb, slimit, now);
     sw__bw_refill(tb, tlimit, now);
-    uint64_t ws = wait_ns(sb, slimit), wt = wait_ns(tb, tlimit);
-    if (ws > 0 || wt > 0) {
+    sw__bw_refill(mb, mlimit, now);
+    uint64_t ws = wait_ns(sb, slimit), wt = wait_ns(tb, tlimit), wm = wait_ns(mb, mlimit);
+    if (ws > 0 || wt > 0 || wm > 0) {
         if (up)
             pc->bw_wait_up = n;
         else
             pc->bw_wait_down = n;
-        schedule(env, ws > wt ? ws : wt);
+        uint64_t w = ws > wt ? ws : wt;
+        schedule(env, w > wm ? w : wm);
         return false;
     }
     /* Quota may run into debt, which the next refills repay. */
@@ -165,6 +173,8 @@ bool sw__peer_bw_take(sw_peer_conn *pc, bool up, int64_t n)
         sb->tokens -= n;
     if (tlimit > 0)
         tb->tokens -= n;
+    if (mlimit > 0)
+        mb->tokens -= n;
     return true;
 }
 
@@ -173,6 +183,9 @@ size_t sw__peer_bw_batch(const sw_peer_conn *pc, size_t max)
     int slimit = session_limit(pc->env, true);
     int tlimit = pc->swarm ? pc->swarm->cfg.upload_limit : 0;
     int limit = slimit > 0 && (tlimit <= 0 || slimit < tlimit) ? slimit : tlimit;
+    int mlimit = sw__mixed_mode_applies(pc) ? pc->env->mixed_tcp_limit_up : 0;
+    if (mlimit > 0 && (limit <= 0 || mlimit < limit))
+        limit = mlimit;
     if (limit <= 0 || exempt(pc))
         return max;
     size_t b = (size_t)limit / BATCH_DIVISOR;

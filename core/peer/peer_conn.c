@@ -380,6 +380,7 @@ void sw__peer_conn_info(const sw_peer_conn *pc, sw_peer_conn_info *out)
     out->am_interested = pc->am_interested;
     out->peer_choking = pc->peer_choking;
     out->peer_interested = pc->peer_interested;
+    out->utp = pc->stream && pc->stream->type == SW_SOCKET_UTP;
     out->fast = (pc->features & SW_WIRE_FEATURE_FAST) != 0;
     out->extension = (pc->features & SW_WIRE_FEATURE_EXTENSION) != 0;
     out->source = pc->entry ? pc->entry->source : 0;

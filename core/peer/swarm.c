@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mixed_mode.h"
 #include "peer_limits.h"
 
 void sw__rate_update(sw_rate *r, int64_t total, uint64_t dt_ms)
@@ -535,6 +536,7 @@ void sw__peer_env_tick(sw_peer_env *env)
         pc = next;
     }
     sw__xfer_rates_update(&env->rates, &env->stats, dt);
+    sw__mixed_mode_update(env);
     uint64_t interval = (uint64_t)SW_ENV_INT(env, UNCHOKE_INTERVAL) * 1000;
     if (env->now_ms - env->last_unchoke_ms >= interval) {
         uint64_t opt = (uint64_t)SW_ENV_INT(env, OPTIMISTIC_UNCHOKE_INTERVAL) * 1000;

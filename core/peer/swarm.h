@@ -224,6 +224,9 @@ struct sw_peer_env {
     struct sw_port_filter *port_filter; /* NULL: none */
     struct sw_utp_ctx *utp;      /* the session's uTP context; NULL: TCP only */
     sw_endpoint utp_local;       /* the UDP socket's address (uTP streams' local end) */
+    /* mixed_mode_algorithm (mixed_mode.c): the TCP peers' limits, 0 = none */
+    int mixed_tcp_limit_up, mixed_tcp_limit_down;
+    sw_bw_bucket mixed_tcp_up_bw, mixed_tcp_down_bw;
 };
 
 /* Initialises what the session does not fill. */
@@ -419,6 +422,7 @@ typedef struct sw_peer_conn_info {
     int requests_out, requests_in, desired_queue;
     int64_t rate_down, rate_up, payload_down, payload_up;
     int64_t connected_ms;
+    bool utp; /* the connection runs over uTP */
 } sw_peer_conn_info;
 
 void sw__peer_conn_info(const sw_peer_conn *pc, sw_peer_conn_info *out);

@@ -215,7 +215,7 @@ int sw__torrent_peer_info(sw_torrent *t, sw_peer_info **out, size_t *count_out)
         memcpy(p->client, ci.client, sizeof p->client);
         p->flags = peer_flags(&ci);
         p->source = ci.source;
-        p->connection_type = SW_SOCKET_TCP;
+        p->connection_type = ci.utp ? SW_SOCKET_UTP : SW_SOCKET_TCP;
         p->download_rate = (int)ci.rate_down;
         p->upload_rate = (int)ci.rate_up;
         p->total_download = ci.payload_down;
