@@ -111,7 +111,10 @@ static void post_add_alert(sw_session *ses, sw_torrent *t, const sw_add_torrent_
     a->error = rc;
     if (rc < 0 && p->ti)
         a->info_hash = sw_torrent_info_hashes(p->ti)->v1;
-    const char *name = t ? t->name : p->ti ? sw_torrent_info_name(p->ti) : p->name;
+    const char *name = t         ? t->name
+                       : p->ti   ? sw_torrent_info_name(p->ti)
+                       : p->name ? p->name
+                                 : p->url;
     sw__alert_set_str(a, &a->payload.add_torrent.name, name);
     if (rc < 0)
         sw__alert_set_message(a, "adding %s failed: %s", name ? name : "torrent",
@@ -185,6 +188,7 @@ static void async_add_destroy(sw_cmd *cmd)
     free((void *)c->p.save_path);
     free((void *)c->p.resume_data);
     free((void *)c->p.file_priorities);
+    free((void *)c->p.url);
     free(c);
 }
 
@@ -224,6 +228,7 @@ int sw_session_async_add_torrent(sw_session *ses, const sw_add_torrent_params *p
     c->p.save_path = p->save_path ? dup_bytes(p->save_path, strlen(p->save_path) + 1, &fail) : NULL;
     c->p.resume_data = dup_bytes(p->resume_data, p->resume_data_len, &fail);
     c->p.file_priorities = dup_bytes(p->file_priorities, p->num_file_priorities, &fail);
+    c->p.url = p->url ? dup_bytes(p->url, strlen(p->url) + 1, &fail) : NULL;
     if (fail) {
         async_add_destroy(&c->base);
         return SW_ERR_NOMEM;

@@ -115,6 +115,7 @@ struct sw_torrent {
     struct sw_torrent_tracking *tracking; /* announcing (torrent_trackers.c); NULL if none */
     sw_torrent_modes modes; /* share mode, super seeding, upload mode on a full disk */
     sw_queue_link queue; /* its place in the download queue (session_queue.h) */
+    struct sw_torrent_url *url_fetch; /* the .torrent download (torrent_url.h); NULL if none */
 };
 
 /* The swarm callbacks of every torrent (torrent.c). */

@@ -9,6 +9,7 @@
 #include "plugin_int.h"
 #include "session_int.h"
 #include "torrent_trackers.h"
+#include "torrent_url.h"
 
 static void maybe_free(sw_torrent *t);
 
@@ -535,6 +536,7 @@ void sw__torrent_remove(sw_torrent *t, unsigned flags)
         }
     }
     sw__torrent_trackers_detach(t);
+    sw__torrent_url_cancel(t);
     /* Last: the swarm may release (and so free) the torrent right away. */
     sw__swarm_close(&t->swarm);
 }

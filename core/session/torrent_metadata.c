@@ -12,6 +12,7 @@
 
 #include "plugin_int.h"
 #include "torrent_trackers.h"
+#include "torrent_url.h"
 
 static int fail(sw_error_detail *err, int code, const char *msg)
 {
@@ -36,8 +37,27 @@ static void hex_name(const sw_sha1 *h, char out[2 * SW_SHA1_LEN + 1])
     sw_hex_encode(h->v, SW_SHA1_LEN, out);
 }
 
+static int new_without_metadata(sw_session *ses, const sw_add_torrent_params *p, bool fetching,
+                                sw_torrent **t_out, sw_error_detail *err);
+
 int sw__torrent_new_magnet(sw_session *ses, const sw_add_torrent_params *p, sw_torrent **t_out,
                            sw_error_detail *err)
+{
+    if (p->url && *p->url)
+        return sw__torrent_new_url(ses, p, t_out, err);
+    return new_without_metadata(ses, p, false, t_out, err);
+}
+
+int sw__torrent_new_placeholder(sw_session *ses, const sw_add_torrent_params *p, sw_torrent **t_out,
+                                sw_error_detail *err)
+{
+    return new_without_metadata(ses, p, true, t_out, err);
+}
+
+/* fetching: the metadata comes from elsewhere (a URL), not from peers, and
+ * p->info_hash is a stand-in: the swarm stays inactive until then. */
+static int new_without_metadata(sw_session *ses, const sw_add_torrent_params *p, bool fetching,
+                                sw_torrent **t_out, sw_error_detail *err)
 {
     if (all_zero(&p->info_hash))
         return fail(err, SW_ERR_INVALID_ARG, "neither metadata nor an info-hash");
@@ -80,8 +100,10 @@ int sw__torrent_new_magnet(sw_session *ses, const sw_add_torrent_params *p, sw_t
         sw__torrent_load_resume_peers(t, t->resume, t->resume_len);
     t->id = ses->next_torrent_id++;
     t->state = SW_TORRENT_DOWNLOADING_METADATA;
-    /* Nothing to check until the metadata arrives: ready to talk now. */
-    t->checked = true;
+    /* Nothing to check until the metadata arrives: ready to talk now
+     * (unless it is fetched by URL: nobody to talk to under a stand-in
+     * info-hash). */
+    t->checked = !fetching;
     sw__session_link(ses, t);
     ses->live_torrents++;
     sw__plugin_torrent_added(t);
@@ -131,6 +153,13 @@ int sw__torrent_set_metadata(sw_torrent *t, const uint8_t *info, size_t len)
         post_metadata_alert(t, SW_ALERT_METADATA_FAILED, rc, err.message);
         return rc;
     }
+    return sw__torrent_adopt_metadata(t, ti);
+}
+
+int sw__torrent_adopt_metadata(sw_torrent *t, sw_torrent_info *ti)
+{
+    sw_session *ses = t->ses;
+    int rc;
     int nfiles = sw_torrent_info_num_files(ti);
     uint8_t *prio = malloc((size_t)(nfiles > 0 ? nfiles : 1));
     if (!prio) {

@@ -263,6 +263,10 @@ static void transfer_done(sw_tracker_job *job, CURLcode res)
     c->bytes_received += (uint64_t)(header_size > 0 ? header_size : 0);
     c->bytes_received += (uint64_t)(body_size > 0 ? body_size : 0);
 
+    if (job->kind == SW_TRACKER_REQ_FETCH) {
+        sw__http_fetch_done(job, res, status);
+        return;
+    }
     if (res != CURLE_OK) {
         const char *msg = job->curl_err[0] ? job->curl_err : curl_easy_strerror(res);
         if (job->too_large || res == CURLE_FILESIZE_EXCEEDED)
@@ -333,9 +337,13 @@ int sw__http_tracker_start(sw_tracker_job *job)
     sw_tracker_client *c = job->client;
     const sw_settings *s = c->settings;
     char *url = NULL;
-    int rc = job->kind == SW_TRACKER_REQ_SCRAPE
-                 ? sw__tracker_scrape_url(job->url, job->params.info_hash, &url)
-                 : sw__tracker_announce_url(job->url, &job->params, &url);
+    int rc = 0;
+    if (job->kind == SW_TRACKER_REQ_FETCH)
+        rc = (url = strdup(job->url)) ? 0 : SW_ERR_NOMEM;
+    else if (job->kind == SW_TRACKER_REQ_SCRAPE)
+        rc = sw__tracker_scrape_url(job->url, job->params.info_hash, &url);
+    else
+        rc = sw__tracker_announce_url(job->url, &job->params, &url);
     if (rc != 0)
         return rc;
     CURL *e = curl_easy_init();
@@ -344,7 +352,8 @@ int sw__http_tracker_start(sw_tracker_job *job)
         return SW_ERR_NOMEM;
     }
     int max_len = sw__settings_int(s, SW_SET_TRACKER_MAXIMUM_RESPONSE_LENGTH);
-    job->max_body = max_len > 0 ? (size_t)max_len : 1024 * 1024;
+    if (job->max_body == 0) /* a fetch may have set its own bound */
+        job->max_body = max_len > 0 ? (size_t)max_len : 1024 * 1024;
     int receive_s = sw__settings_int(s, SW_SET_TRACKER_RECEIVE_TIMEOUT);
     uint64_t now = uv_now(c->loop);
     long total_ms = job->deadline > now ? (long)(job->deadline - now) : 1;
@@ -357,7 +366,7 @@ int sw__http_tracker_start(sw_tracker_job *job)
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, job->curl_err);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)SW_FETCH_MAX_REDIRECTS);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");

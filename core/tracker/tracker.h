@@ -142,7 +142,8 @@ void sw__tracker_client_counters(const sw_tracker_client *c, uint64_t *sent_out,
 
 typedef enum sw_tracker_request_kind {
     SW_TRACKER_REQ_ANNOUNCE = 0,
-    SW_TRACKER_REQ_SCRAPE = 1
+    SW_TRACKER_REQ_SCRAPE = 1,
+    SW_TRACKER_REQ_FETCH = 2 /* a plain GET (sw__tracker_client_fetch only) */
 } sw_tracker_request_kind;
 
 /* One request. Everything is copied by sw__tracker_client_request. */
@@ -172,6 +173,9 @@ typedef struct sw_tracker_result {
     const sw_scrape_response *scrape;
     /* Seconds the tracker asked us to wait before retrying, or -1. */
     int64_t retry_after_s;
+    /* Fetch: the body of a 200 reply (set on success). */
+    const uint8_t *body;
+    size_t body_len;
 } sw_tracker_result;
 
 typedef void (*sw_tracker_done_cb)(void *user, sw_tracker_job *job, const sw_tracker_result *r);
@@ -188,6 +192,22 @@ int sw__tracker_client_request(sw_tracker_client *c, const sw_tracker_request *r
 /* Abandons a request: its callback will not run. Safe to call from inside
  * another request's callback; not for a job whose callback has started. */
 void sw__tracker_job_cancel(sw_tracker_job *job);
+
+/* Downloads a URL into memory over the client's curl machinery (the same
+ * connection limit, proxy settings with proxy_tracker_connections, user
+ * agent and certificate check as HTTP trackers): http and https only,
+ * redirects followed up to SW_FETCH_MAX_REDIRECTS times (to http/https
+ * only), the body bounded by max_body bytes (0 = the
+ * tracker_maximum_response_length setting), the whole transfer by
+ * timeout_s seconds. cb gets the body of a 200 reply in r->body, or an
+ * error: SW_ERR_HTTP_STATUS (another status; http_status says which),
+ * SW_ERR_HTTP_TOO_LARGE, SW_ERR_HTTP_TOO_MANY_REDIRECTS, SW_ERR_TIMEOUT or
+ * SW_ERR_HTTP_CONNECT (message: curl's reason). Fails at once with
+ * SW_ERR_HTTP_BAD_URL for any other scheme. Cancel with
+ * sw__tracker_job_cancel. */
+#define SW_FETCH_MAX_REDIRECTS 5
+int sw__tracker_client_fetch(sw_tracker_client *c, const char *url, size_t max_body, int timeout_s,
+                             sw_tracker_done_cb cb, void *user, sw_tracker_job **job_out);
 
 /* ======================================================================== */
 /* The per-torrent manager                                                  */

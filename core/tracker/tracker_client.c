@@ -198,8 +198,15 @@ void sw__tracker_job_cancel(sw_tracker_job *job)
 int sw__tracker_client_request(sw_tracker_client *c, const sw_tracker_request *req,
                                sw_tracker_done_cb cb, void *user, sw_tracker_job **job_out)
 {
-    if (!c || !req || !req->url || !cb || !job_out ||
-        (req->kind != SW_TRACKER_REQ_ANNOUNCE && req->kind != SW_TRACKER_REQ_SCRAPE))
+    if (!req || (req->kind != SW_TRACKER_REQ_ANNOUNCE && req->kind != SW_TRACKER_REQ_SCRAPE))
+        return SW_ERR_INVALID_ARG;
+    return sw__tracker_client_start(c, req, 0, cb, user, job_out);
+}
+
+int sw__tracker_client_start(sw_tracker_client *c, const sw_tracker_request *req, size_t max_body,
+                             sw_tracker_done_cb cb, void *user, sw_tracker_job **job_out)
+{
+    if (!c || !req || !req->url || !cb || !job_out)
         return SW_ERR_INVALID_ARG;
     if (c->closing)
         return SW_ERR_ABORTED;
@@ -207,6 +214,8 @@ int sw__tracker_client_request(sw_tracker_client *c, const sw_tracker_request *r
     int rc = sw__tracker_url_kind(req->url, &kind);
     if (rc != 0)
         return rc;
+    if (req->kind == SW_TRACKER_REQ_FETCH && kind == SW_TRACKER_URL_UDP)
+        return SW_ERR_TRACKER_BAD_URL;
 
     sw_tracker_job *job = calloc(1, sizeof *job);
     if (!job)
@@ -230,6 +239,7 @@ int sw__tracker_client_request(sw_tracker_client *c, const sw_tracker_request *r
     job->user = user;
     job->refs = 1;
     job->flight_slot = -1;
+    job->max_body = max_body;
     int timeout_s = req->timeout_s > 0
                         ? req->timeout_s
                         : sw__settings_int(c->settings, SW_SET_TRACKER_COMPLETION_TIMEOUT);

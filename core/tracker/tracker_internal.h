@@ -128,6 +128,10 @@ struct sw_tracker_client {
 };
 
 /* tracker_client.c */
+/* Starts a request of any kind (a fetch included); max_body 0 takes the
+ * tracker_maximum_response_length setting. */
+int sw__tracker_client_start(sw_tracker_client *c, const sw_tracker_request *req, size_t max_body,
+                             sw_tracker_done_cb cb, void *user, sw_tracker_job **job_out);
 uint32_t sw__tracker_client_random32(sw_tracker_client *c);
 /* Delivers the outcome (once), unlinks and releases the job. */
 void sw__tracker_job_finish(sw_tracker_job *job, const sw_tracker_result *r);
@@ -144,6 +148,9 @@ int sw__http_tracker_init(sw_tracker_client *c);
 int sw__http_tracker_start(sw_tracker_job *job);
 void sw__http_tracker_cancel(sw_tracker_job *job);
 void sw__http_tracker_shutdown(sw_tracker_client *c);
+
+/* http_fetch.c: a finished plain GET (curl result and HTTP status). */
+void sw__http_fetch_done(sw_tracker_job *job, CURLcode res, long status);
 
 /* udp_tracker.c */
 int sw__udp_tracker_init(sw_tracker_client *c);

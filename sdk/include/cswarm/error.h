@@ -97,7 +97,12 @@ extern "C" {
     XX(PLUGIN_NO_ENTRY, -20801, "plugin: the module has no entry point")                           \
     XX(PLUGIN_ABI, -20802, "plugin: built for another plugin ABI or build signature")              \
     XX(PLUGIN_INIT, -20803, "plugin: its initialisation failed")                                   \
-    XX(PLUGIN_FAILED, -20804, "plugin: a hook failed; the plugin was disabled")
+    XX(PLUGIN_FAILED, -20804, "plugin: a hook failed; the plugin was disabled")                    \
+    XX(HTTP_STATUS, -20900, "http: the server answered with an error status")                      \
+    XX(HTTP_TOO_LARGE, -20901, "http: response larger than the limit")                             \
+    XX(HTTP_TOO_MANY_REDIRECTS, -20902, "http: too many redirects")                                \
+    XX(HTTP_CONNECT, -20903, "http: the download failed")                                          \
+    XX(HTTP_BAD_URL, -20904, "http: not an http or https URL")
 
 typedef enum sw_errno {
 #define SW_ERR_DEFINE_(name, code, msg) SW_ERR_##name = (code),

@@ -176,6 +176,18 @@ typedef struct sw_add_torrent_params {
     uint64_t flags;                                                 /* SW_ADD_* */
     int max_uploads, max_connections, upload_limit, download_limit; /* -1 = none */
     void *userdata;                                                 /* for plugins (none yet) */
+    /* With ti NULL: an http(s) URL of the .torrent file (copied). The
+     * handle exists at once, in state downloading_metadata, while the
+     * session downloads the file on its network thread (through the
+     * tracker proxy settings, at most max_metadata_size bytes, 5
+     * redirects, 120 seconds). Then the torrent goes on as if added from
+     * the file (a metadata_received alert, a file check). A failed
+     * download, a file that does not load, or a torrent already in the
+     * session puts the torrent in the error state with a torrent_error
+     * alert naming the URL and the reason (SW_ERR_HTTP_*,
+     * SW_ERR_METAINFO_*, SW_ERR_DUPLICATE_TORRENT); removing it cancels
+     * the download. info_hash is ignored. */
+    const char *url;
 } sw_add_torrent_params;
 
 /* Flags SW_ADD_UPDATE_SUBSCRIBE | SW_ADD_APPLY_IP_FILTER |
