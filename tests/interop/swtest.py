@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 CSWARM = os.environ.get("CSWARM_BIN", "cswarm")
 LOOPBACK = "127.0.0.1"
@@ -290,6 +291,26 @@ def lt_wait_state(handle, states, timeout, what):
     return wait_for(lambda: handle.status().state in states, timeout, what)
 
 
+def lt_start(cleanup, torrent, save_path, port=None, utp=True):
+    """A libtorrent session (see lt_session) on port, a free one unless given,
+    with torrent added to save into save_path; the torrent is removed when
+    cleanup closes. Returns (session, handle, port)."""
+    port = port or free_port()
+    ses = lt_session(port, utp=utp)
+    h = lt_add(ses, torrent, save_path)
+    cleanup.on_close(lambda: ses.remove_torrent(h))
+    return ses, h, port
+
+
+def lt_seed(cleanup, torrent, data_dir, port=None, utp=True, timeout=30):
+    """lt_start on the complete data in data_dir, once libtorrent has checked
+    it and seeds."""
+    import libtorrent as lt
+    ses, h, port = lt_start(cleanup, torrent, data_dir, port, utp)
+    lt_wait_state(h, (lt.torrent_status.seeding,), timeout, "libtorrent to seed")
+    return ses, h, port
+
+
 def lt_create_v1(path, out, piece_size):
     """A v1-only .torrent made by libtorrent (for cross-checking cswarm's)."""
     import libtorrent as lt
@@ -368,3 +389,29 @@ class Transmission:
                 return f.read()[-3000:]
         except OSError:
             return ""
+
+
+# ---- running a file's tests ---------------------------------------------------
+
+def tests_in(namespace):
+    """The test functions (test_*) of a module's globals(), sorted by name."""
+    return [f for n, f in sorted(namespace.items()) if n.startswith("test_") and callable(f)]
+
+
+def run_tests(tests, only=()):
+    """Runs each test function in turn and goes on after a failure, logging
+    PASS with its time or FAIL with the traceback. only: the names to run
+    (all when empty). Returns the exit status: 1 if any failed, else 0."""
+    failed = 0
+    for fn in tests:
+        if only and fn.__name__ not in only:
+            continue
+        t0 = time.time()
+        try:
+            fn()
+            log("PASS %s (%.1fs)" % (fn.__name__, time.time() - t0))
+        except Exception as e:  # report and go on with the next case
+            failed += 1
+            log("FAIL %s: %r" % (fn.__name__, e))
+            traceback.print_exc()
+    return 1 if failed else 0

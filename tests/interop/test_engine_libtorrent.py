@@ -6,8 +6,6 @@ with an empty file and a short last piece. Compared byte for byte."""
 
 import os
 import sys
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -34,19 +32,10 @@ def make_payload(c, piece_size=65536, hybrid=False):
     return src, torrent, [f for f, _ in FILES]
 
 
-def lt_seed(c, torrent, src):
-    port = swtest.free_port()
-    ses = swtest.lt_session(port)
-    h = swtest.lt_add(ses, torrent, src)
-    swtest.lt_wait_state(h, (lt.torrent_status.seeding,), 30, "libtorrent to seed")
-    c.on_close(lambda: ses.remove_torrent(h))
-    return ses, h, port
-
-
 def cswarm_from_libtorrent(hybrid=False, cswarm_dials=True):
     with Cleanup() as c:
         src, torrent, rels = make_payload(c, hybrid=hybrid)
-        ses, h, lt_port = lt_seed(c, torrent, src)
+        ses, h, lt_port = swtest.lt_seed(c, torrent, src)
         out = c.tempdir()
         peers = ["127.0.0.1:%d" % lt_port] if cswarm_dials else []
         dl = cswarm_download(c, torrent, out, peers=peers)
@@ -64,11 +53,8 @@ def cswarm_from_libtorrent(hybrid=False, cswarm_dials=True):
 def libtorrent_from_cswarm(cswarm_dials=False, hybrid=False):
     with Cleanup() as c:
         src, torrent, rels = make_payload(c, hybrid=hybrid)
-        port = swtest.free_port()
-        ses = swtest.lt_session(port)
         out = c.tempdir()
-        h = swtest.lt_add(ses, torrent, out)
-        c.on_close(lambda: ses.remove_torrent(h))
+        ses, h, port = swtest.lt_start(c, torrent, out)
         seeder = cswarm_seed(c, torrent, src,
                              peers=["127.0.0.1:%d" % port] if cswarm_dials else [])
         swtest.wait_for(lambda: seeder.has_event("seeding"), 30, "cswarm to seed")
@@ -106,21 +92,7 @@ def test_libtorrent_downloads_hybrid_from_cswarm():
 
 
 def main():
-    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)]
-    only = sys.argv[1:]
-    failed = 0
-    for name, fn in tests:
-        if only and name not in only:
-            continue
-        t0 = time.time()
-        try:
-            fn()
-            swtest.log("PASS %s (%.1fs)" % (name, time.time() - t0))
-        except Exception as e:
-            failed += 1
-            swtest.log("FAIL %s: %r" % (name, e))
-            traceback.print_exc()
-    return 1 if failed else 0
+    return swtest.run_tests(swtest.tests_in(globals()), sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -7,8 +7,6 @@ byte."""
 
 import os
 import sys
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -45,10 +43,7 @@ def test_three_seeds_of_mixed_clients():
 
         tr = swtest.Transmission(c, src)
         tr.add(torrent)
-        lt_port = swtest.free_port()
-        ses = swtest.lt_session(lt_port)
-        h = swtest.lt_add(ses, torrent, src)
-        c.on_close(lambda: ses.remove_torrent(h))
+        ses, h, lt_port = swtest.lt_start(c, torrent, src)
         h.set_upload_limit(LIMIT)
         seeder = cswarm_seed(c, torrent, src, extra_sets=["upload_rate_limit=%d" % LIMIT])
         swtest.lt_wait_state(h, (lt.torrent_status.seeding,), 30, "libtorrent to seed")
@@ -76,15 +71,7 @@ def test_three_seeds_of_mixed_clients():
 
 
 def main():
-    t0 = time.time()
-    try:
-        test_three_seeds_of_mixed_clients()
-    except Exception as e:
-        swtest.log("FAIL test_three_seeds_of_mixed_clients: %r" % e)
-        traceback.print_exc()
-        return 1
-    swtest.log("PASS test_three_seeds_of_mixed_clients (%.1fs)" % (time.time() - t0))
-    return 0
+    return swtest.run_tests([test_three_seeds_of_mixed_clients])
 
 
 if __name__ == "__main__":

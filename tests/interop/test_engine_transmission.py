@@ -7,8 +7,6 @@ and the timeouts generous. Compared byte for byte."""
 
 import os
 import sys
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -55,21 +53,7 @@ def test_transmission_downloads_from_cswarm():
 
 
 def main():
-    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)]
-    only = sys.argv[1:]
-    failed = 0
-    for name, fn in tests:
-        if only and name not in only:
-            continue
-        t0 = time.time()
-        try:
-            fn()
-            swtest.log("PASS %s (%.1fs)" % (name, time.time() - t0))
-        except Exception as e:
-            failed += 1
-            swtest.log("FAIL %s: %r" % (name, e))
-            traceback.print_exc()
-    return 1 if failed else 0
+    return swtest.run_tests(swtest.tests_in(globals()), sys.argv[1:])
 
 
 if __name__ == "__main__":

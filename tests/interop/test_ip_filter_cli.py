@@ -11,7 +11,6 @@ completes."""
 import os
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -50,14 +49,11 @@ def seed_with_filter(c, torrent, src, filter_path):
 
 
 def lt_downloader(c, torrent, seeder_port):
-    port = swtest.free_port()
+    out = c.tempdir()
     # TCP only: over uTP the blocked seed's refusals reach libtorrent as
     # resets, which it counts as failed connects to 127.0.0.1 and backs off
     # from before it dials the second seed on the same address.
-    ses = swtest.lt_session(port, utp=False)
-    out = c.tempdir()
-    h = swtest.lt_add(ses, torrent, out)
-    c.on_close(lambda: ses.remove_torrent(h))
+    ses, h, _ = swtest.lt_start(c, torrent, out, utp=False)
     h.connect_peer((swtest.LOOPBACK, seeder_port))
     return ses, h, out
 
@@ -96,11 +92,7 @@ def test_downloader_never_dials_blocked():
         swtest.make_tree(src, FILES)
         torrent = os.path.join(c.tempdir(), "t.torrent")
         swtest.cswarm_create(os.path.join(src, "payload"), torrent, 65536)
-        lt_port = swtest.free_port()
-        ses = swtest.lt_session(lt_port)
-        h = swtest.lt_add(ses, torrent, src)
-        c.on_close(lambda: ses.remove_torrent(h))
-        swtest.lt_wait_state(h, (lt.torrent_status.seeding,), 30, "libtorrent to seed")
+        ses, h, lt_port = swtest.lt_seed(c, torrent, src)
 
         out = c.tempdir()
         dl = swtest.CswarmRun(c, ["download", torrent, "-o", out, "--ip-filter",
@@ -122,19 +114,7 @@ def test_downloader_never_dials_blocked():
 
 
 def main():
-    failed = 0
-    for name, fn in sorted(globals().items()):
-        if not name.startswith("test_") or not callable(fn):
-            continue
-        t0 = time.time()
-        try:
-            fn()
-            swtest.log("PASS %s (%.1fs)" % (name, time.time() - t0))
-        except Exception as e:  # report and go on with the next case
-            failed += 1
-            swtest.log("FAIL %s: %r" % (name, e))
-            traceback.print_exc()
-    return 1 if failed else 0
+    return swtest.run_tests(swtest.tests_in(globals()), sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -135,17 +134,8 @@ def test_cli_refuses_bad_plugins():
 
 
 def main():
-    failed = 0
-    for t in (test_refuses_range_and_extends_handshake, test_control_without_plugin,
-              test_cli_refuses_bad_plugins):
-        try:
-            t()
-            swtest.log("PASS", t.__name__)
-        except Exception:
-            failed += 1
-            swtest.log("FAIL", t.__name__)
-            traceback.print_exc()
-    sys.exit(1 if failed else 0)
+    sys.exit(swtest.run_tests((test_refuses_range_and_extends_handshake, test_control_without_plugin,
+              test_cli_refuses_bad_plugins)))
 
 
 if __name__ == "__main__":

@@ -9,13 +9,11 @@ import os
 import shutil
 import subprocess
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
 from swtest import Cleanup  # noqa: E402
 
-import libtorrent as lt  # noqa: E402
 
 BUILD = os.environ.get("CSWARM_BUILD_DIR", "")
 SOURCE = os.environ.get("CSWARM_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -93,11 +91,7 @@ def test_example_logs_extended_messages():
         swtest.make_tree(src, files)
         torrent = os.path.join(c.tempdir(), "t.torrent")
         swtest.cswarm_create(os.path.join(src, "payload"), torrent, 32768)
-        port = swtest.free_port()
-        ses = swtest.lt_session(port)
-        h = swtest.lt_add(ses, torrent, src)
-        swtest.lt_wait_state(h, (lt.torrent_status.seeding,), 30, "libtorrent to seed")
-        c.on_close(lambda: ses.remove_torrent(h))
+        ses, h, port = swtest.lt_seed(c, torrent, src)
         log = os.path.join(c.tempdir(), "ext.log")
         out = c.tempdir()
         os.environ["EXT_LOGGER_FILE"] = log
@@ -121,17 +115,8 @@ def test_example_logs_extended_messages():
 
 
 def main():
-    failed = 0
-    for t in (test_template_builds_with_cmake_and_pkg_config,
-              test_example_logs_extended_messages):
-        try:
-            t()
-            swtest.log("PASS", t.__name__)
-        except Exception:
-            failed += 1
-            swtest.log("FAIL", t.__name__)
-            traceback.print_exc()
-    sys.exit(1 if failed else 0)
+    sys.exit(swtest.run_tests((test_template_builds_with_cmake_and_pkg_config,
+              test_example_logs_extended_messages)))
 
 
 if __name__ == "__main__":

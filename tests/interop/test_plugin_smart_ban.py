@@ -10,26 +10,21 @@ rule needs a peer to fail twice alone)."""
 
 import os
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
 from evil_peer import EvilSeed  # noqa: E402
 from swtest import Cleanup  # noqa: E402
 
-import libtorrent as lt  # noqa: E402
 
 FILES = [("payload/a.bin", 3_000_000), ("payload/b.bin", 1_000_003)]
 PIECE = 65536  # four blocks per piece
 
 
 def lt_seed(c, torrent, src, upload_limit, port):
-    ses = swtest.lt_session(port)
-    h = swtest.lt_add(ses, torrent, src)
-    swtest.lt_wait_state(h, (lt.torrent_status.seeding,), 30, "libtorrent to seed")
+    ses, h, port = swtest.lt_seed(c, torrent, src, port)
     # Slow enough that the Python seed gets its share of requests.
     h.set_upload_limit(upload_limit)
-    c.on_close(lambda: ses.remove_torrent(h))
     return ses, h, port
 
 
@@ -89,16 +84,7 @@ def test_without_smart_ban_liar_not_caught():
 
 
 def main():
-    failed = 0
-    for t in (test_liar_banned_honest_kept, test_without_smart_ban_liar_not_caught):
-        try:
-            t()
-            swtest.log("PASS", t.__name__)
-        except Exception:
-            failed += 1
-            swtest.log("FAIL", t.__name__)
-            traceback.print_exc()
-    sys.exit(1 if failed else 0)
+    sys.exit(swtest.run_tests((test_liar_banned_honest_kept, test_without_smart_ban_liar_not_caught)))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@
 import os
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -39,11 +38,7 @@ def magnet(torrent, name=None):
 def test_magnet_from_libtorrent():
     with Cleanup() as c:
         src, torrent, rels = make_payload(c)
-        port = swtest.free_port()
-        ses = swtest.lt_session(port)
-        h = swtest.lt_add(ses, torrent, src)
-        swtest.lt_wait_state(h, (lt.torrent_status.seeding,), 30, "libtorrent to seed")
-        c.on_close(lambda: ses.remove_torrent(h))
+        ses, h, port = swtest.lt_seed(c, torrent, src)
         out = c.tempdir()
         dl = swtest.cswarm_download(c, magnet(torrent), out, peers=["127.0.0.1:%d" % port])
         rc = dl.wait_exit(120)
@@ -104,9 +99,7 @@ def test_bad_metadata_refused():
                         "cswarm to refuse the bad metadata")
         assert evil.count("metadata sent") >= 2, evil.events
         assert not dl.has_event("metadata_received")
-        ses = swtest.lt_session(lt_port)
-        h = swtest.lt_add(ses, torrent, src)
-        c.on_close(lambda: ses.remove_torrent(h))
+        ses, h, _ = swtest.lt_start(c, torrent, src, lt_port)
         rc = dl.wait_exit(180)
         assert rc == 0, dl.stderr_text()
         assert dl.has_event("metadata_received")
@@ -132,18 +125,9 @@ def test_oversized_metadata_not_fetched():
 
 
 def main():
-    failed = 0
-    for t in (test_magnet_from_libtorrent, test_magnet_from_transmission,
+    sys.exit(swtest.run_tests((test_magnet_from_libtorrent, test_magnet_from_transmission,
               test_libtorrent_fetches_from_cswarm, test_bad_metadata_refused,
-              test_oversized_metadata_not_fetched):
-        try:
-            t()
-            swtest.log("PASS", t.__name__)
-        except Exception:
-            failed += 1
-            swtest.log("FAIL", t.__name__)
-            traceback.print_exc()
-    sys.exit(1 if failed else 0)
+              test_oversized_metadata_not_fetched)))
 
 
 if __name__ == "__main__":

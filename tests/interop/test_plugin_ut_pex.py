@@ -9,7 +9,6 @@ slowed down by an upload limit):
 
 import os
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -94,16 +93,7 @@ def test_libtorrent_learns_from_cswarm():
 
 
 def main():
-    failed = 0
-    for t in (test_cswarm_learns_from_libtorrent, test_libtorrent_learns_from_cswarm):
-        try:
-            t()
-            swtest.log("PASS", t.__name__)
-        except Exception:
-            failed += 1
-            swtest.log("FAIL", t.__name__)
-            traceback.print_exc()
-    sys.exit(1 if failed else 0)
+    sys.exit(swtest.run_tests((test_cswarm_learns_from_libtorrent, test_libtorrent_learns_from_cswarm)))
 
 
 if __name__ == "__main__":

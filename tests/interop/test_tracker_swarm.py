@@ -9,7 +9,6 @@ import signal
 import socket
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -116,11 +115,8 @@ def test_libtorrent_finds_cswarm_seed_through_tracker():
         tracker, src, torrent, ih = start_tracker_and_payload(c, "http")
         seeder = cswarm_seed(c, torrent, src)
         seed_registered(tracker, ih, seeder)
-        port = swtest.free_port()
-        ses = swtest.lt_session(port)
         out = c.tempdir()
-        h = swtest.lt_add(ses, torrent, out)
-        c.on_close(lambda: ses.remove_torrent(h))
+        ses, h, port = swtest.lt_start(c, torrent, out)
         swtest.wait_for(lambda: h.status().is_seeding, 120,
                         "libtorrent to complete (state %s)" % h.status().state)
         assert_same_files(src, out, RELS)
@@ -154,21 +150,7 @@ def test_stopped_announce_on_sigint_udp():
 
 
 def main():
-    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_") and callable(f)]
-    only = sys.argv[1:]
-    failed = 0
-    for name, fn in tests:
-        if only and name not in only:
-            continue
-        t0 = time.time()
-        try:
-            fn()
-            swtest.log("PASS %s (%.1fs)" % (name, time.time() - t0))
-        except Exception as e:
-            failed += 1
-            swtest.log("FAIL %s: %r" % (name, e))
-            traceback.print_exc()
-    return 1 if failed else 0
+    return swtest.run_tests(swtest.tests_in(globals()), sys.argv[1:])
 
 
 if __name__ == "__main__":
