@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -289,6 +290,7 @@ typedef struct run {
     sw_torrent_handle h;
     sw_torrent_info *ti; /* NULL for a magnet link */
     sw_magnet *magnet;   /* NULL for a .torrent */
+    const char *url;     /* an http(s) URL of the .torrent, fetched by the session; or NULL */
     char *resume_file;
     sw_progress progress;
     char peer_ip[SW_CLI_MAX_LIST][64];
@@ -323,6 +325,24 @@ static void json_quoted_op(const char *in, char *out, size_t len)
     out[n] = '\0';
 }
 
+/* Resume data lives in SAVE_DIR/.cswarm/<info-hash>.resume; NULL (no
+ * resume data) if the folder cannot be made. */
+static void set_resume_file(run *r, const sw_sha1 *info_hash)
+{
+    r->resume_file = resume_path(r->opt->save_dir, info_hash);
+    if (r->resume_file) {
+        char *dir = strdup(r->resume_file);
+        if (dir) {
+            *strrchr(dir, '/') = '\0';
+            if (mkdir_p(dir) < 0) {
+                free(r->resume_file);
+                r->resume_file = NULL;
+            }
+            free(dir);
+        }
+    }
+}
+
 static void handle_alert(run *r, const sw_alert *a)
 {
     switch (a->type) {
@@ -347,6 +367,9 @@ static void handle_alert(run *r, const sw_alert *a)
             r->finished = true;
         break;
     case SW_ALERT_METADATA_RECEIVED:
+        /* A URL source: the info-hash is known only now. */
+        if (r->url && !r->resume_file && a->torrent_id == r->h.id)
+            set_resume_file(r, &a->info_hash);
         sw_progress_event(&r->progress, "metadata_received", NULL);
         if (!r->opt->json)
             say(r, "cswarm: %s%s\n", a->message, "");
@@ -552,25 +575,18 @@ static int add(run *r)
                 strerror(errno));
         return 1;
     }
-    r->resume_file = resume_path(o->save_dir, r->ti ? &sw_torrent_info_hashes(r->ti)->v1
-                                                    : &sw_magnet_hashes(r->magnet)->v1);
-    if (r->resume_file) {
-        char *dir = strdup(r->resume_file);
-        if (dir) {
-            *strrchr(dir, '/') = '\0';
-            if (mkdir_p(dir) < 0) {
-                free(r->resume_file);
-                r->resume_file = NULL;
-            }
-            free(dir);
-        }
-    }
+    /* A URL source gets its resume file once the .torrent arrived. */
+    if (!r->url)
+        set_resume_file(r, r->ti ? &sw_torrent_info_hashes(r->ti)->v1
+                                 : &sw_magnet_hashes(r->magnet)->v1);
     size_t resume_len = 0;
     uint8_t *resume = r->resume_file ? read_file(r->resume_file, &resume_len) : NULL;
     sw_add_torrent_params p;
     sw_add_torrent_params_init(&p);
     p.ti = r->ti;
-    if (!r->ti) {
+    /* The session downloads the .torrent itself (add_torrent_params url). */
+    p.url = r->url;
+    if (!r->ti && r->magnet) {
         /* A magnet link: the metadata comes from peers (ut_metadata). */
         p.info_hash = sw_magnet_hashes(r->magnet)->v1;
         p.name = sw_magnet_name(r->magnet);
@@ -589,6 +605,15 @@ static int add(run *r)
         fprintf(stderr, "cswarm %s: %s\n", o->command,
                 err.message[0] ? err.message : sw_strerror(rc));
         return 1;
+    }
+    if (r->url) {
+        char extra[600];
+        char quoted[540];
+        json_quoted_op(r->url, quoted, sizeof quoted);
+        snprintf(extra, sizeof extra, "\"url\":%s", quoted);
+        sw_progress_event(&r->progress, "fetching", extra);
+        if (!o->json)
+            say(r, "cswarm: fetching %s%s\n", r->url, "");
     }
     /* A magnet link's tr= trackers, one tier each, in link order. */
     for (int i = 0; r->magnet && i < sw_magnet_num_trackers(r->magnet); i++)
@@ -680,14 +705,11 @@ static int loop(run *r)
 
 int sw_cli_transfer_run(const sw_cli_transfer *o)
 {
-    if (!strncmp(o->source, "http://", 7) || !strncmp(o->source, "https://", 8)) {
-        fprintf(stderr, "cswarm %s: URL sources are not supported yet (give a .torrent file)\n",
-                o->command);
-        return 2;
-    }
     run r;
     memset(&r, 0, sizeof r);
     r.opt = o;
+    if (!strncasecmp(o->source, "http://", 7) || !strncasecmp(o->source, "https://", 8))
+        r.url = o->source;
     sw_progress_mode mode = o->quiet                ? SW_PROGRESS_QUIET
                             : o->json               ? SW_PROGRESS_JSON
                             : isatty(STDERR_FILENO) ? SW_PROGRESS_BAR
@@ -695,7 +717,9 @@ int sw_cli_transfer_run(const sw_cli_transfer *o)
     sw_progress_init(&r.progress, mode);
     sw_error_detail err;
     int rc;
-    if (!strncmp(o->source, "magnet:", 7)) {
+    if (r.url) {
+        /* Nothing to load here: the session fetches it. */
+    } else if (!strncmp(o->source, "magnet:", 7)) {
         rc = sw_magnet_parse(o->source, strlen(o->source), &r.magnet, &err);
         if (rc == 0 && !sw_magnet_hashes(r.magnet)->has_v1) {
             snprintf(err.message, sizeof err.message, "only v1 (btih) magnet links are supported");

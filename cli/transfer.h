@@ -10,7 +10,10 @@
 
 typedef struct sw_cli_transfer {
     const char *command;  /* "download" or "seed", for messages */
-    const char *source;   /* .torrent path or magnet link (URLs are refused) */
+    /* A .torrent path, a magnet link, or an http(s) URL of a .torrent
+     * (downloaded by the session: the torrent shows downloading_metadata
+     * until it arrives). */
+    const char *source;
     const char *save_dir; /* where the data is or goes */
     const char *peers[SW_CLI_MAX_LIST];
     int num_peers;
