@@ -79,7 +79,16 @@ static int parse_ifaces(const char *list, bool from_setting, sw_endpoint *out, i
     return n;
 }
 
+static void post_listen_alert_type(sw_session *ses, const sw_endpoint *ep, int error,
+                                   const char *op, sw_socket_type type);
+
 static void post_listen_alert(sw_session *ses, const sw_endpoint *ep, int error, const char *op)
+{
+    post_listen_alert_type(ses, ep, error, op, SW_SOCKET_TCP);
+}
+
+static void post_listen_alert_type(sw_session *ses, const sw_endpoint *ep, int error,
+                                   const char *op, sw_socket_type type)
 {
     sw_alert *a = sw__session_torrent_alert(
         ses, NULL, error ? SW_ALERT_LISTEN_FAILED : SW_ALERT_LISTEN_SUCCEEDED, false);
@@ -88,14 +97,15 @@ static void post_listen_alert(sw_session *ses, const sw_endpoint *ep, int error,
     a->error = error;
     sw__endpoint_format_ip(ep, a->payload.listen.ip, sizeof a->payload.listen.ip);
     a->payload.listen.port = ep->port;
-    a->payload.listen.socket_type = SW_SOCKET_TCP;
+    a->payload.listen.socket_type = type;
     char text[SW_ENDPOINT_STRLEN];
     sw__endpoint_format(ep, text, sizeof text);
     if (error) {
         sw__alert_set_str(a, &a->payload.listen.operation, op);
         sw__alert_set_message(a, "listening on %s failed: %s: %s", text, op, sw_strerror(error));
     } else {
-        sw__alert_set_message(a, "listening on %s (TCP)", text);
+        sw__alert_set_message(a, "listening on %s (%s)", text,
+                              type == SW_SOCKET_UDP ? "UDP: uTP, DHT, trackers" : "TCP");
     }
     sw__session_post_alert(ses, a);
 }
@@ -186,8 +196,21 @@ int sw__session_listen(sw_session *ses, int port_min, int port_max, const char *
     }
     ses->num_listeners = ok;
     ses->env.listen_port = sw__listener_endpoint(got[0])->port;
-    /* UDP (trackers now) on the same address and port; TCP works without. */
-    (void)sw__session_udp_open(ses, sw__listener_endpoint(got[0]));
+    /* UDP (uTP, the DHT, trackers) on the same address and port, and on the
+     * first listener of the other address family; TCP works without. */
+    if (sw__session_udp_open(ses, sw__listener_endpoint(got[0])) == 0) {
+        for (int i = 1; i < ok; i++) {
+            const sw_endpoint *ep = sw__listener_endpoint(got[i]);
+            if (ep->family != sw__listener_endpoint(got[0])->family) {
+                (void)sw__session_udp_open_other(ses, ep);
+                break;
+            }
+        }
+        sw_endpoint udp_eps[2];
+        int n = sw__session_udp_endpoints(ses, udp_eps, 2);
+        for (int i = 0; i < n; i++)
+            post_listen_alert_type(ses, &udp_eps[i], 0, NULL, SW_SOCKET_UDP);
+    }
     sw__session_dht_udp_ready(ses);
     if (ses->env.listen_port != old_port)
         reannounce_all(ses);

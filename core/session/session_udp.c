@@ -1,5 +1,7 @@
-/* The session's UDP socket: one uv_udp_t bound like the first listener,
- * read continuously, its datagrams routed by sw__session_udp_dispatch. */
+/* The session's UDP sockets: one uv_udp_t bound like the first listener,
+ * and one more like the first listener of the other address family if
+ * there is one, read continuously, their datagrams routed by
+ * sw__session_udp_dispatch. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,12 @@ struct sw_session_udp {
     uv_udp_t h;
     sw_session *ses; /* NULL once the socket is being closed */
     int family;      /* AF_INET or AF_INET6 */
+    /* The primary socket (ses->udp) may own one more, for the other address
+     * family of the listen interfaces: it carries uTP, UDP trackers to that
+     * family, and nothing for the DHT, which runs on the first listener's
+     * family only. */
+    struct sw_session_udp *other;
+    bool is_other;
     char buf[UDP_BUF_SIZE * UDP_RECV_BATCH];
 };
 
@@ -39,6 +47,9 @@ static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct so
     struct sw_session_udp *u = h->data;
     if (n <= 0 || !from || !u->ses || (flags & UV_UDP_PARTIAL))
         return;
+    /* The DHT node speaks the first listener's family only. */
+    if (u->is_other && buf->base[0] == 'd')
+        return;
     /* With recvmmsg each datagram has its own slice of u->buf. */
     (void)sw__session_udp_dispatch(u->ses, from, (const uint8_t *)buf->base, (size_t)n);
 }
@@ -56,6 +67,11 @@ void sw__session_udp_close(sw_session *ses)
     if (!u)
         return;
     ses->udp = NULL;
+    if (u->other) {
+        u->other->ses = NULL;
+        uv_close((uv_handle_t *)&u->other->h, on_closed);
+        u->other = NULL;
+    }
     u->ses = NULL;
     uv_close((uv_handle_t *)&u->h, on_closed);
 }
@@ -68,9 +84,8 @@ static int bind_to(struct sw_session_udp *u, const sw_endpoint *ep)
                        ep->family == AF_INET6 ? UV_UDP_IPV6ONLY : 0);
 }
 
-int sw__session_udp_open(sw_session *ses, const sw_endpoint *ep)
+static int socket_new(sw_session *ses, const sw_endpoint *ep, struct sw_session_udp **out)
 {
-    sw__session_udp_close(ses);
     struct sw_session_udp *u = calloc(1, sizeof *u);
     if (!u)
         return SW_ERR_NOMEM;
@@ -96,14 +111,65 @@ int sw__session_udp_open(sw_session *ses, const sw_endpoint *ep)
         uv_close((uv_handle_t *)&u->h, on_closed);
         return rc;
     }
+    *out = u;
+    return 0;
+}
+
+int sw__session_udp_open(sw_session *ses, const sw_endpoint *ep)
+{
+    sw__session_udp_close(ses);
+    struct sw_session_udp *u;
+    int rc = socket_new(ses, ep, &u);
+    if (rc < 0)
+        return rc;
     ses->udp = u;
     (void)sw__session_utp_attach(ses); /* without it: TCP peers only */
     return 0;
 }
 
+int sw__session_udp_open_other(sw_session *ses, const sw_endpoint *ep)
+{
+    struct sw_session_udp *u = ses->udp;
+    if (!u || u->other || ep->family == u->family)
+        return SW_ERR_INVALID_ARG;
+    struct sw_session_udp *o;
+    int rc = socket_new(ses, ep, &o);
+    if (rc < 0)
+        return rc;
+    o->is_other = true;
+    u->other = o;
+    return 0;
+}
+
+static struct sw_session_udp *socket_for(sw_session *ses, int family)
+{
+    struct sw_session_udp *u = ses->udp;
+    if (u && u->family != family)
+        u = u->other;
+    return u && u->family == family ? u : NULL;
+}
+
 uv_udp_t *sw__session_udp_handle(sw_session *ses)
 {
     return ses->udp ? &ses->udp->h : NULL;
+}
+
+uv_udp_t *sw__session_udp_handle_for(sw_session *ses, int family)
+{
+    struct sw_session_udp *u = socket_for(ses, family);
+    return u ? &u->h : NULL;
+}
+
+int sw__session_udp_endpoints(sw_session *ses, sw_endpoint *out, int max)
+{
+    int n = 0;
+    for (struct sw_session_udp *u = ses->udp; u && n < max; u = u->other) {
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        if (uv_udp_getsockname(&u->h, (struct sockaddr *)&ss, &len) == 0)
+            sw__endpoint_from_sockaddr(&out[n++], (struct sockaddr *)&ss);
+    }
+    return n;
 }
 
 static void on_sent(uv_udp_send_t *req, int status)
@@ -115,8 +181,8 @@ static void on_sent(uv_udp_send_t *req, int status)
 int sw__session_udp_send(void *user, const struct sockaddr *to, const uint8_t *buf, size_t len)
 {
     sw_session *ses = user;
-    struct sw_session_udp *u = ses->udp;
-    if (!u || to->sa_family != u->family)
+    struct sw_session_udp *u = socket_for(ses, to->sa_family);
+    if (!u)
         return SW_ERR_NOT_SUPPORTED;
     udp_send_req *r = malloc(sizeof *r + len);
     if (!r)

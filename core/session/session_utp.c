@@ -165,11 +165,30 @@ static void on_flush(void *user)
     batch_flush(user);
 }
 
+/* A datagram for the second UDP socket (the other address family): written
+ * at once, without batching (the first socket carries the bulk). */
+static int send_other_family(struct sw_session_utp *su, const struct sockaddr *to,
+                             const uint8_t *data, size_t len)
+{
+    uv_udp_t *h = sw__session_udp_handle_for(su->ses, to->sa_family);
+    if (!h)
+        return SW_ERR_NOT_SUPPORTED;
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    int rc = uv_udp_try_send(h, &b, 1, to);
+    if (rc >= 0)
+        return 0;
+    if (rc == UV_EAGAIN || rc == UV_ENOBUFS)
+        return send_queued(h, to, data, len);
+    return rc;
+}
+
 static int on_send(void *user, const struct sockaddr *to, const uint8_t *data, size_t len)
 {
     struct sw_session_utp *su = user;
     uv_udp_t *h = sw__session_udp_handle(su->ses);
-    if (!h || to->sa_family != su->local.family)
+    if (h && to->sa_family != su->local.family)
+        return send_other_family(su, to, data, len);
+    if (!h)
         return SW_ERR_NOT_SUPPORTED;
     if (len > ARENA_SIZE)
         return SW_ERR_INVALID_ARG;
@@ -212,9 +231,9 @@ static void set_pmtudisc(int fd, int family, int value, int *old_out)
 static int on_send_probe(void *user, const struct sockaddr *to, const uint8_t *data, size_t len)
 {
     struct sw_session_utp *su = user;
-    uv_udp_t *h = sw__session_udp_handle(su->ses);
+    uv_udp_t *h = sw__session_udp_handle_for(su->ses, to->sa_family);
     uv_os_fd_t fd;
-    if (!h || to->sa_family != su->local.family || uv_fileno((uv_handle_t *)h, &fd) < 0)
+    if (!h || uv_fileno((uv_handle_t *)h, &fd) < 0)
         return SW_ERR_NOT_SUPPORTED;
     batch_flush(su);
     int family = to->sa_family;
@@ -240,7 +259,16 @@ static void on_accept(void *user, sw_utp_socket *sock)
     struct sw_session_utp *su = user;
     sw_session *ses = su->ses;
     sw_stream *s;
-    if (sw__stream_utp_wrap(sock, &su->local, &s) < 0) {
+    /* The local end: the UDP socket of the remote's family. */
+    sw_endpoint local = su->local;
+    if (sw__utp_socket_remote(sock)->family != local.family) {
+        sw_endpoint eps[2];
+        int n = sw__session_udp_endpoints(ses, eps, 2);
+        for (int i = 0; i < n; i++)
+            if (eps[i].family == sw__utp_socket_remote(sock)->family)
+                local = eps[i];
+    }
+    if (sw__stream_utp_wrap(sock, &local, &s) < 0) {
         sw__utp_close(sock, NULL);
         return;
     }
