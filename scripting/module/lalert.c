@@ -210,7 +210,7 @@ static void set_dht_item(lua_State *L, const sw_alert *a, bool is_mutable)
     }
 }
 
-static void push_payload(lua_State *L, const sw_alert *a)
+static void push_payload(lua_State *L, int ses_idx, const sw_alert *a)
 {
     switch (payload_kind(a->type)) {
     case P_ADD_TORRENT:
@@ -223,7 +223,10 @@ static void push_payload(lua_State *L, const sw_alert *a)
     case P_STATE_UPDATE:
         lua_createtable(L, (int)a->payload.state_update.count, 0);
         for (size_t i = 0; i < a->payload.state_update.count; i++) {
-            sw__lua_push_torrent_status(L, &a->payload.state_update.status[i]);
+            const sw_torrent_status *st = &a->payload.state_update.status[i];
+            sw__lua_push_torrent_status(L, st);
+            sw__lua_push_torrent(L, ses_idx, st->handle.id);
+            lua_setfield(L, -2, "torrent");
             lua_rawseti(L, -2, (lua_Integer)i + 1);
         }
         lua_setfield(L, -2, "status");
@@ -342,7 +345,7 @@ void sw__lua_push_alert(lua_State *L, int ses_idx, const sw_alert *a)
         sw_hex_encode(a->info_hash.v, SW_SHA1_LEN, hex);
         set_str(L, "info_hash", hex);
     }
-    push_payload(L, a);
+    push_payload(L, ses_idx, a);
 }
 
 void sw__lua_push_alert_fields(lua_State *L)

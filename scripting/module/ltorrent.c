@@ -54,6 +54,7 @@ void sw__lua_push_torrent_status(lua_State *L, const sw_torrent_status *st)
     sw_hex_encode(st->info_hash.v, SW_SHA1_LEN, hex);
     lua_createtable(L, 0, 64);
     SETS("info_hash", hex);
+    SETI("id", st->handle.id); /* as t:id(); state_update entries also have `torrent` */
     SETS("name", st->name);
     SETS("state", sw_torrent_state_name(st->state));
     SETB("paused", st->paused);
@@ -336,6 +337,14 @@ static int t_peers(lua_State *L)
         SETI("total_upload", p->total_upload);
         SETN("progress", p->progress);
         SETI("num_pieces", p->num_pieces);
+        char id_hex[41];
+        sw_hex_encode(p->peer_id, sizeof p->peer_id, id_hex);
+        SETS("peer_id", id_hex);
+        SETS("connection_type", p->connection_type == SW_SOCKET_UTP ? "utp" : "tcp");
+        SETI("download_queue_length", p->download_queue_length);
+        SETI("upload_queue_length", p->upload_queue_length);
+        SETI("target_queue", p->target_queue);
+        SETI("connected_seconds", p->connected_seconds);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     free(peers);

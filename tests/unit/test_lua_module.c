@@ -396,7 +396,16 @@ static void test_status_fields(void **state)
               "local ts = t:status()\n"
               "assert(ts.queue_position == 0 and ts.seed_rank == 0)\n"
               "assert(ts.share_mode == false and ts.super_seeding == false)\n"
-              "assert(s:status().num_torrents == 1)\n"
+              "assert(s:status().num_torrents == 1 and ts.id == t:id())\n"
+              /* state_update names each torrent; unsubscribed ones are left out */
+              "local quiet = assert(s:add_torrent{ save_path = '.', update_subscribe = false,\n"
+              "  magnet = 'magnet:?xt=urn:btih:' .. string.rep('0c', 20) })\n"
+              "t:pause(); quiet:pause() -- a change for both to report\n"
+              "s:post_torrent_updates()\n"
+              "local up = s:wait_for('state_update', 10)\n"
+              "assert(up and #up.status == 1, 'state_update')\n"
+              "assert(up.status[1].torrent == t and up.status[1].id == t:id())\n"
+              "assert(up.status[1].info_hash == string.rep('0b', 20))\n"
               /* every alert type of this build is mapped to its fields */
               "for _, name in ipairs(cswarm.alert_types) do\n"
               "  assert(type(cswarm.alert_fields[name]) == 'table', 'unmapped alert ' .. name)\n"
