@@ -158,6 +158,10 @@ class UtpLibtorrentTest(unittest.TestCase):
         self.assertEqual(run.wait_exit(30), 0, run.events)
         # Every datagram libtorrent sent parsed (its selective ACKs included).
         self.assertEqual(run.event("stats")["invalid_in"], 0, run.events)
+        # Path MTU discovery ran while serving: the probe tried a full
+        # Ethernet-sized datagram (1472 bytes) and libtorrent acknowledged it.
+        self.assertGreaterEqual(run.event("stats")["mtu_probes"], 1, run.events)
+        self.assertEqual(run.event("stats")["mtu_probes_lost"], 0, run.events)
         swtest.log("libtorrent fetched %d bytes from the probe over uTP in %.2f s" % (SIZE, secs))
 
 

@@ -476,8 +476,10 @@ static void stop(probe *p, int code)
     sw_utp_stats st;
     sw__utp_ctx_stats(p->ctx, &st);
     emit("{\"event\":\"stats\",\"packets_in\":%" PRIu64 ",\"packets_out\":%" PRIu64
-         ",\"invalid_in\":%" PRIu64 ",\"resent\":%" PRIu64 ",\"timeouts\":%" PRIu64 "}",
-         st.packets_in, st.packets_out, st.invalid_pkts_in, st.packet_resend, st.timeout);
+         ",\"invalid_in\":%" PRIu64 ",\"resent\":%" PRIu64 ",\"timeouts\":%" PRIu64
+         ",\"mtu_probes\":%" PRIu64 ",\"mtu_probes_lost\":%" PRIu64 "}",
+         st.packets_in, st.packets_out, st.invalid_pkts_in, st.packet_resend, st.timeout,
+         st.mtu_probes, st.mtu_probes_lost + st.mtu_probes_toobig);
     for (conn *c = p->conns; c; c = c->next)
         sw__utp_close(c->s, on_conn_closed);
     sw__utp_ctx_close(p->ctx, NULL, NULL);
