@@ -90,8 +90,13 @@ static bool exempt(const sw_peer_conn *pc)
     return SW_ENV_BOOL(pc->env, IGNORE_LIMITS_ON_LOCAL_NETWORK) && is_local(&pc->remote);
 }
 
-static int session_limit(const sw_peer_env *env, bool up)
+static int session_limit(const sw_peer_conn *pc, bool up)
 {
+    const sw_peer_env *env = pc->env;
+    /* rate_limit_utp off: uTP peers pass the session's buckets (their own
+     * congestion control yields to other traffic). */
+    if (pc->stream && pc->stream->type == SW_SOCKET_UTP && !SW_ENV_BOOL(env, RATE_LIMIT_UTP))
+        return 0;
     return up ? SW_ENV_INT(env, UPLOAD_RATE_LIMIT) : SW_ENV_INT(env, DOWNLOAD_RATE_LIMIT);
 }
 
@@ -143,12 +148,11 @@ bool sw__peer_bw_take(sw_peer_conn *pc, bool up, int64_t n)
 {
     sw_swarm *sw = pc->swarm;
     sw_peer_env *env = pc->env;
-    int slimit = session_limit(env, up);
+    int slimit = session_limit(pc, up);
     int tlimit = up ? sw->cfg.upload_limit : sw->cfg.download_limit;
     /* TCP peers' share while uTP peers are active (mixed_mode.c). */
-    int mlimit = sw__mixed_mode_applies(pc)
-                     ? (up ? env->mixed_tcp_limit_up : env->mixed_tcp_limit_down)
-                     : 0;
+    int mlimit =
+        sw__mixed_mode_applies(pc) ? (up ? env->mixed_tcp_limit_up : env->mixed_tcp_limit_down) : 0;
     if ((slimit <= 0 && tlimit <= 0 && mlimit <= 0) || exempt(pc))
         return true;
     sw_bw_bucket *sb = up ? &env->up_bw : &env->down_bw;
@@ -180,7 +184,7 @@ bool sw__peer_bw_take(sw_peer_conn *pc, bool up, int64_t n)
 
 size_t sw__peer_bw_batch(const sw_peer_conn *pc, size_t max)
 {
-    int slimit = session_limit(pc->env, true);
+    int slimit = session_limit(pc, true);
     int tlimit = pc->swarm ? pc->swarm->cfg.upload_limit : 0;
     int limit = slimit > 0 && (tlimit <= 0 || slimit < tlimit) ? slimit : tlimit;
     int mlimit = sw__mixed_mode_applies(pc) ? pc->env->mixed_tcp_limit_up : 0;

@@ -97,7 +97,8 @@ static void put_file(const tmpdir *d, const sw_file_entry *f, const uint8_t *dat
     fclose(fp);
 }
 
-static sw_session *new_session(bool utp, bool tcp, int mixed_mode, int upload_limit)
+static sw_session *new_session(bool utp, bool tcp, int mixed_mode, int upload_limit,
+                               bool rate_limit_utp)
 {
     sw_settings *s;
     assert_int_equal(sw_settings_new(&s), 0);
@@ -113,6 +114,7 @@ static sw_session *new_session(bool utp, bool tcp, int mixed_mode, int upload_li
     assert_int_equal(sw_settings_set_bool(s, SW_SET_IGNORE_LIMITS_ON_LOCAL_NETWORK, false), 0);
     assert_int_equal(sw_settings_set_int(s, SW_SET_MIXED_MODE_ALGORITHM, mixed_mode), 0);
     assert_int_equal(sw_settings_set_int(s, SW_SET_UPLOAD_RATE_LIMIT, upload_limit), 0);
+    assert_int_equal(sw_settings_set_bool(s, SW_SET_RATE_LIMIT_UTP, rate_limit_utp), 0);
     sw_session_params p;
     sw_session_params_init(&p);
     p.settings = s;
@@ -174,9 +176,9 @@ static double tcp_share(int mixed_mode)
     const sw_file_entry *f = sw_torrent_info_file(t.ti, 0);
     put_file(&tcp_dir, f, t.data);
     put_file(&utp_dir, f, t.data);
-    sw_session *tcp_seed = new_session(false, true, SW_MIXED_PREFER_TCP, TCP_SEED_RATE);
-    sw_session *utp_seed = new_session(true, false, SW_MIXED_PREFER_TCP, UTP_SEED_RATE);
-    sw_session *dl = new_session(true, true, mixed_mode, 0);
+    sw_session *tcp_seed = new_session(false, true, SW_MIXED_PREFER_TCP, TCP_SEED_RATE, true);
+    sw_session *utp_seed = new_session(true, false, SW_MIXED_PREFER_TCP, UTP_SEED_RATE, true);
+    sw_session *dl = new_session(true, true, mixed_mode, 0, true);
     sw_torrent_handle ht = add(tcp_seed, t.ti, tcp_dir.path);
     sw_torrent_handle hu = add(utp_seed, t.ti, utp_dir.path);
     assert_true(wait_state(ht, SW_TORRENT_SEEDING, WAIT_MS));
@@ -239,11 +241,77 @@ static void test_prefer_tcp_against_peer_proportional(void **state)
     assert_true(proportional < prefer - 0.1);
 }
 
+/* Seconds a uTP-only download of the torrent takes from a seed whose
+ * session upload limit is UTP_SEED_RATE. */
+static double utp_download_seconds(bool rate_limit_utp)
+{
+    fx_torrent t;
+    assert_int_equal(fx_make_torrent(&t, "utp-limit", one_file, 1, 16384, 9, false), 0);
+    tmpdir seed_dir, dl_dir;
+    tmpdir_make(&seed_dir);
+    tmpdir_make(&dl_dir);
+    put_file(&seed_dir, sw_torrent_info_file(t.ti, 0), t.data);
+    sw_session *seed = new_session(true, false, SW_MIXED_PREFER_TCP, UTP_SEED_RATE, rate_limit_utp);
+    sw_session *dl = new_session(true, false, SW_MIXED_PREFER_TCP, 0, true);
+    sw_torrent_handle hs = add(seed, t.ti, seed_dir.path);
+    assert_true(wait_state(hs, SW_TORRENT_SEEDING, WAIT_MS));
+    sw_torrent_handle hd = add(dl, t.ti, dl_dir.path);
+    assert_true(wait_state(hd, SW_TORRENT_DOWNLOADING, WAIT_MS));
+    uint64_t start = now_ms();
+    assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.1", port_of(seed)), 0);
+    assert_true(wait_state(hd, SW_TORRENT_SEEDING, WAIT_MS));
+    double secs = (double)(now_ms() - start) / 1000.0;
+    sw_session_free(dl);
+    sw_session_free(seed);
+    tmpdir_remove(&seed_dir);
+    tmpdir_remove(&dl_dir);
+    fx_torrent_free(&t);
+    return secs;
+}
+
+/* rate_limit_utp: on, a uTP peer is held to the session's upload limit
+ * (4 MiB at 256 KiB/s: about 16 s; the test stops waiting well before);
+ * off, it passes. */
+static void test_rate_limit_utp(void **state)
+{
+    (void)state;
+    double free_secs = utp_download_seconds(false);
+    printf("  rate_limit_utp off: %.2f s\n", free_secs);
+    assert_true(free_secs < 5.0);
+    fx_torrent t;
+    assert_int_equal(fx_make_torrent(&t, "utp-limit", one_file, 1, 16384, 9, false), 0);
+    tmpdir seed_dir, dl_dir;
+    tmpdir_make(&seed_dir);
+    tmpdir_make(&dl_dir);
+    put_file(&seed_dir, sw_torrent_info_file(t.ti, 0), t.data);
+    sw_session *seed = new_session(true, false, SW_MIXED_PREFER_TCP, UTP_SEED_RATE, true);
+    sw_session *dl = new_session(true, false, SW_MIXED_PREFER_TCP, 0, true);
+    sw_torrent_handle hs = add(seed, t.ti, seed_dir.path);
+    assert_true(wait_state(hs, SW_TORRENT_SEEDING, WAIT_MS));
+    sw_torrent_handle hd = add(dl, t.ti, dl_dir.path);
+    assert_true(wait_state(hd, SW_TORRENT_DOWNLOADING, WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.1", port_of(seed)), 0);
+    /* After two seconds at most about 2.2 s * 256 KiB/s (plus a 200 ms
+     * burst) has arrived. */
+    usleep(2000 * 1000);
+    sw_torrent_status st;
+    assert_int_equal(sw_torrent_get_status(hd, &st), 0);
+    printf("  rate_limit_utp on: %lld bytes after 2 s\n", (long long)st.total_payload_download);
+    assert_true(st.total_payload_download > 0);
+    assert_true(st.total_payload_download < 1024 * 1024);
+    sw_session_free(dl);
+    sw_session_free(seed);
+    tmpdir_remove(&seed_dir);
+    tmpdir_remove(&dl_dir);
+    fx_torrent_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tcp_limit_formula),
         cmocka_unit_test(test_prefer_tcp_against_peer_proportional),
+        cmocka_unit_test(test_rate_limit_utp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -312,6 +312,9 @@ enum sw_proxy_type {
     BOOL(IGNORE_LIMITS_ON_LOCAL_NETWORK, ignore_limits_on_local_network, true, SESSION,            \
          "Peers on the local network (loopback, private and link-local addresses) are not "        \
          "held to the rate limits.")                                                               \
+    BOOL(RATE_LIMIT_UTP, rate_limit_utp, true, SESSION,                                            \
+         "uTP peers are held to the session's upload and download rate limits (the torrents' "     \
+         "limits apply either way).")                                                              \
     STR(DHT_BOOTSTRAP_NODES, dht_bootstrap_nodes, "dht.libtorrent.org:25401", DHT,                 \
         "Comma-separated HOST:PORT list of nodes used to join the DHT.")                           \
     INT(DHT_MAX_PEERS_REPLY, dht_max_peers_reply, 100, DHT,                                        \
