@@ -106,7 +106,7 @@ int sw__torrent_new_url(sw_session *ses, const sw_add_torrent_params *p, sw_torr
                         sw_error_detail *err)
 {
     if (!http_url(p->url))
-        return fail(err, SW_ERR_HTTP_BAD_URL, "the URL is not http or https");
+        return fail(err, SW_ERR_HTTP_BAD_URL, "only http:// and https:// URLs are fetched");
     if (!ses->tracker_client)
         return fail(err, SW_ERR_NOT_SUPPORTED, "no HTTP client");
     struct sw_torrent_url *u = calloc(1, sizeof *u);

@@ -4,8 +4,14 @@
  * while Lua may raise, so an error leaks nothing. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "module_int.h"
+
+/* add_torrent{url=...} waits on the script's thread for the session to
+ * fetch the .torrent (the session bounds the fetch to 120 s); this is a
+ * backstop in case it never says. */
+#define URL_WAIT_MS 130000
 
 #define TI_BOX_MT "cswarm.ti_box"
 #define MAGNET_BOX_MT "cswarm.magnet_box"
@@ -98,6 +104,35 @@ static const struct {
     {"update_subscribe", SW_ADD_UPDATE_SUBSCRIBE},
 };
 
+/* A URL source: waits until the session has fetched and loaded the
+ * .torrent, so that the script gets a handle with its metadata as with the
+ * other sources. A failed fetch removes the torrent again and returns its
+ * error (the message names the URL). */
+static int wait_for_url(sw_torrent_handle h, char *msg, size_t msg_len)
+{
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    for (int waited = 0; waited < URL_WAIT_MS; waited += 10) {
+        sw_torrent_status st;
+        int rc = sw_torrent_get_status(h, &st);
+        if (rc < 0) {
+            snprintf(msg, msg_len, "%s", sw_strerror(rc));
+            return rc;
+        }
+        if (st.error) {
+            snprintf(msg, msg_len, "%s",
+                     st.error_message[0] ? st.error_message : sw_strerror(st.error));
+            sw_session_remove_torrent(h.session, h, 0);
+            return st.error;
+        }
+        if (st.has_metadata)
+            return 0;
+        nanosleep(&pause, NULL);
+    }
+    sw_session_remove_torrent(h.session, h, 0);
+    snprintf(msg, msg_len, "fetching the .torrent took too long");
+    return SW_ERR_TIMEOUT;
+}
+
 /* ses:add_torrent{ ti = path | torrent_data = bencoded | magnet = uri |
  *                  url = http(s) URL, save_path = ..., ... }
  * Returns a handle, or nil, message, code. */
@@ -125,13 +160,8 @@ int sw__lua_session_add_torrent(lua_State *L)
     memset(&err, 0, sizeof err);
     int rc = 0;
     if (url) {
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        rc = sw__lua_fetch_url(url, &buf, &len, err.message, sizeof err.message);
-        if (rc < 0)
-            return sw__lua_push_failure(L, rc, err.message);
-        rc = sw_torrent_info_load(buf, len, NULL, ti, &err);
-        free(buf);
+        /* The session fetches it (add_torrent_params url); see
+         * wait_for_url below. */
     } else if (data) {
         rc = sw_torrent_info_load(data, data_len, NULL, ti, &err);
     } else if (path) {
@@ -149,6 +179,7 @@ int sw__lua_session_add_torrent(lua_State *L)
     sw_add_torrent_params p;
     sw_add_torrent_params_init(&p);
     p.ti = *ti;
+    p.url = url;
     if (*mag) {
         p.info_hash = sw_magnet_hashes(*mag)->v1;
         p.name = sw_magnet_name(*mag);
@@ -226,6 +257,11 @@ int sw__lua_session_add_torrent(lua_State *L)
     rc = sw_session_add_torrent(ls->ses, &p, &h, &err);
     if (rc < 0)
         return sw__lua_push_failure(L, rc, err.message);
+    if (url) {
+        rc = wait_for_url(h, err.message, sizeof err.message);
+        if (rc < 0)
+            return sw__lua_push_failure(L, rc, err.message);
+    }
     lua_settop(L, 4);
     sw__lua_push_torrent(L, 1, h.id); /* 5 */
 

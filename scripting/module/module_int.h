@@ -117,9 +117,4 @@ int sw__lua_add_timer(lua_State *L, bool repeat);
 sw_alert_batch *sw__lua_feed_take(sw_lua_feed *f, int64_t wait_ms, bool *stopped);
 bool sw__lua_feed_stopped(sw_lua_feed *f);
 
-/* Downloads an http(s) URL into a malloc'd buffer (blocking; script
- * thread only). On failure returns a negative code and fills err. */
-int sw__lua_fetch_url(const char *url, uint8_t **buf_out, size_t *len_out, char *err,
-                      size_t err_len);
-
 #endif
