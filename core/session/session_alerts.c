@@ -28,7 +28,8 @@ sw_alert *sw__session_torrent_alert(sw_session *ses, sw_torrent *t, sw_alert_typ
         return NULL;
     if (t) {
         a->torrent_id = t->id;
-        a->info_hash = t->info_hash;
+        if (!t->url_fetch) /* a URL torrent's stand-in info-hash is not shown */
+            a->info_hash = t->info_hash;
     }
     return a;
 }

@@ -20,7 +20,10 @@ void sw__torrent_status(sw_torrent *t, sw_torrent_status *st)
     st->struct_size = sizeof *st;
     st->handle.session = t->ses;
     st->handle.id = t->id;
-    st->info_hash = t->info_hash;
+    /* A torrent still fetched by URL has no info-hash yet (its key in the
+     * index is a stand-in): all zero, as libtorrent shows it. */
+    if (!t->url_fetch)
+        st->info_hash = t->info_hash;
     size_t n = strlen(t->name);
     if (n >= sizeof st->name)
         n = sizeof st->name - 1;

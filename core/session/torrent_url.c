@@ -9,6 +9,9 @@
 #include "torrent_url.h"
 #include "tracker/tracker.h"
 
+/* Lives from the add until the .torrent is taken, or after a failure until
+ * the torrent is removed: while it exists the torrent's info-hash is a
+ * stand-in that status and alerts do not show. */
 struct sw_torrent_url {
     sw_tracker_job *job; /* NULL once finished or cancelled */
     char *url;
@@ -42,34 +45,34 @@ static void fetch_free(sw_torrent *t)
 
 /* libtorrent's behaviour: a download that cannot become a torrent leaves
  * the torrent in the error state, named after its URL. */
-static void fetch_failed(sw_torrent *t, int error, const char *why)
+static void fetch_failed(sw_torrent *t, const char *url, int error, const char *why)
 {
     char what[512];
-    snprintf(what, sizeof what, "downloading %s: %s", t->url_fetch->url,
-             why && *why ? why : sw_strerror(error));
+    snprintf(what, sizeof what, "downloading %s: %s", url, why && *why ? why : sw_strerror(error));
     sw__torrent_set_error(t, error, what, -1);
 }
 
 static void take_metadata(sw_torrent *t, const uint8_t *body, size_t len)
 {
     sw_session *ses = t->ses;
+    struct sw_torrent_url *u = t->url_fetch;
     sw_torrent_info *ti;
     sw_error_detail e;
     memset(&e, 0, sizeof e);
     int rc = sw_torrent_info_load(body, len, NULL, &ti, &e);
     if (rc < 0) {
-        fetch_failed(t, rc, e.message[0] ? e.message : NULL);
+        fetch_failed(t, u->url, rc, e.message[0] ? e.message : NULL);
         return;
     }
     const sw_info_hashes *h = sw_torrent_info_hashes(ti);
     if (!h->has_v1) {
         sw_torrent_info_unref(ti);
-        fetch_failed(t, SW_ERR_METAINFO_V2_ONLY, NULL);
+        fetch_failed(t, u->url, SW_ERR_METAINFO_V2_ONLY, NULL);
         return;
     }
     if (sw__session_find_hash(ses, &h->v1)) {
         sw_torrent_info_unref(ti);
-        fetch_failed(t, SW_ERR_DUPLICATE_TORRENT, NULL);
+        fetch_failed(t, u->url, SW_ERR_DUPLICATE_TORRENT, NULL);
         return;
     }
     /* The real info-hash replaces the stand-in: peers and the DHT find
@@ -78,16 +81,21 @@ static void take_metadata(sw_torrent *t, const uint8_t *body, size_t len)
     t->info_hash = h->v1;
     t->swarm.info_hash = h->v1;
     sw__session_index_add(ses, t);
-    if (t->url_fetch->name_from_url) {
+    if (u->name_from_url) {
         char *name = strdup(sw_torrent_info_name(ti));
         if (name) {
             free(t->name);
             t->name = name;
         }
     }
+    /* The info-hash is real from here on: alerts carry it. */
+    char *url = u->url;
+    u->url = NULL;
+    fetch_free(t);
     rc = sw__torrent_adopt_metadata(t, ti);
     if (rc < 0)
-        fetch_failed(t, rc, "cannot use the downloaded .torrent");
+        fetch_failed(t, url, rc, "cannot use the downloaded .torrent");
+    free(url);
 }
 
 static void on_fetched(void *user, sw_tracker_job *job, const sw_tracker_result *r)
@@ -96,10 +104,9 @@ static void on_fetched(void *user, sw_tracker_job *job, const sw_tracker_result 
     sw_torrent *t = user;
     t->url_fetch->job = NULL;
     if (r->error)
-        fetch_failed(t, r->error, r->message);
+        fetch_failed(t, t->url_fetch->url, r->error, r->message);
     else
         take_metadata(t, r->body, r->body_len);
-    fetch_free(t);
 }
 
 int sw__torrent_new_url(sw_session *ses, const sw_add_torrent_params *p, sw_torrent **t_out,
@@ -138,8 +145,7 @@ int sw__torrent_new_url(sw_session *ses, const sw_add_torrent_params *p, sw_torr
         /* The handle exists already: report the failure on it, as a
          * failed download would be. */
         u->job = NULL;
-        fetch_failed(t, rc, NULL);
-        fetch_free(t);
+        fetch_failed(t, u->url, rc, NULL);
     }
     *t_out = t;
     return 0;

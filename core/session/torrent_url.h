@@ -2,8 +2,10 @@
  * url): the session downloads the file through the tracker client's HTTP
  * machinery, on the network thread. Until it arrives the torrent waits in
  * downloading_metadata under a random stand-in info-hash (so that it has a
- * place in the info-hash index), its swarm inactive; then it takes the
- * file's info-hash and metadata and goes on like any other torrent.
+ * place in the info-hash index; status and alerts show all zeros), its
+ * swarm inactive; then it takes the file's info-hash and metadata and goes
+ * on like any other torrent. A failed download leaves it in the error
+ * state, still without an info-hash, until it is removed.
  * Everything here runs on the network thread. */
 #ifndef SW_CORE_SESSION_TORRENT_URL_H
 #define SW_CORE_SESSION_TORRENT_URL_H

@@ -247,8 +247,12 @@ static void expect_error(sw_session *ses, sw_torrent_handle h, int error, const 
         fail_msg("%s: error %d (%s), expected %d", url, a->error, a->message, error);
     if (!strstr(a->message, url))
         fail_msg("the message does not name the URL: %s", a->message);
+    static const sw_sha1 zero;
+    /* No info-hash is known: the alert and the status show none. */
+    assert_memory_equal(a->info_hash.v, zero.v, SW_SHA1_LEN);
     sw_alert_free(a);
     sw_torrent_status st = sfx_status(h);
+    assert_memory_equal(st.info_hash.v, zero.v, SW_SHA1_LEN);
     assert_int_equal(st.error, error);
     assert_int_equal(st.state, SW_TORRENT_DOWNLOADING_METADATA);
     assert_false(st.is_finished);
@@ -283,6 +287,7 @@ static void test_url_downloads_and_completes(void **state)
     sw_torrent_status st = sfx_status(h);
     assert_string_equal(st.name, "url.bin");
     assert_int_equal(st.error, 0);
+    assert_memory_equal(st.info_hash.v, sw_torrent_info_hashes(c.ti)->v1.v, SW_SHA1_LEN);
     sw_torrent_handle found;
     assert_int_equal(sw_session_find_torrent(ses, &sw_torrent_info_hashes(c.ti)->v1, &found), 0);
     assert_int_equal(found.id, h.id);
@@ -412,6 +417,8 @@ static void test_url_removed_or_shut_down_while_fetching(void **state)
     assert_int_equal(st.state, SW_TORRENT_DOWNLOADING_METADATA);
     assert_int_equal(st.error, 0);
     assert_string_equal(st.name, url);
+    static const sw_sha1 zero;
+    assert_memory_equal(st.info_hash.v, zero.v, SW_SHA1_LEN);
     assert_true(held_at_least(srv, 1));
     /* Pause and resume while fetching change nothing about the fetch. */
     assert_int_equal(sw_torrent_pause(h), 0);

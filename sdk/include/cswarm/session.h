@@ -186,7 +186,8 @@ typedef struct sw_add_torrent_params {
      * session puts the torrent in the error state with a torrent_error
      * alert naming the URL and the reason (SW_ERR_HTTP_*,
      * SW_ERR_METAINFO_*, SW_ERR_DUPLICATE_TORRENT); removing it cancels
-     * the download. info_hash is ignored. */
+     * the download. Until the file is taken (and after a failure) its
+     * status and alerts show an all-zero info-hash. info_hash is ignored. */
     const char *url;
 } sw_add_torrent_params;
 
