@@ -59,7 +59,6 @@ static void start_search(sw_utp_socket *s)
 static void search_step(sw_utp_socket *s)
 {
     s->mtu_probing = false;
-    s->mtu_first_probe = false;
     if (search_done(s) && s->ctx->cfg.mtu_discovery)
         s->mtu_restart_ms = uv_now(s->ctx->loop) + UTP_MTU_RESTART_MS;
 }
@@ -101,6 +100,7 @@ void sw__utp_mtu_probe_sent(sw_utp_socket *s, utp_out_pkt *p)
 {
     p->mtu_probe = true;
     s->mtu_probing = true;
+    s->mtu_first_probe = false; /* a raised ceiling sets it again */
     s->mtu_probe_seq = p->seq;
     s->ctx->stats.mtu_probes++;
 }

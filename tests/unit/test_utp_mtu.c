@@ -459,6 +459,41 @@ static void test_loopback_raise_open_path(void **state)
     xfer_done(&x);
 }
 
+static bool first_probe_sent(void *arg)
+{
+    xfer *x = arg;
+    sw_utp_stats st;
+    sw__utp_ctx_stats(x->w.ctx[0], &st);
+    return st.mtu_probes >= 1;
+}
+
+/* The ceiling rises while the first search's probe is in flight (the
+ * handshake naming the remote cswarm arrives after data started): the next
+ * probe still tries the new ceiling at once. */
+static void test_raise_during_probe(void **state)
+{
+    (void)state;
+    sw_utp_config c;
+    base_config(&c);
+    c.loopback_packet_size = 1400;
+    xfer x;
+    xfer_setup(&x, 4u << 20, &c, true);
+    assert_int_equal(sw__utp_connect(x.w.ctx[0], &x.w.ep[1], on_connect, NULL, &x.a), 0);
+    assert_true(utp_run_until(&x.w.loop, first_probe_sent, &x, 10000));
+    sw_utp_socket_info info;
+    sw__utp_socket_info(x.a, &info);
+    assert_int_equal(info.mtu_ceiling, 1472); /* the Ethernet size, probed now */
+    sw__utp_socket_raise_loopback_packet_size(x.a, 16384);
+    assert_true(utp_run_until(&x.w.loop, all_received, &x, 30000));
+    assert_false(x.mismatch);
+    sw__utp_socket_info(x.a, &info);
+    assert_int_equal(info.packet_size, 16384);
+    sw_utp_stats st;
+    sw__utp_ctx_stats(x.w.ctx[0], &st);
+    assert_int_equal(st.mtu_probes, 2);
+    xfer_done(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_discovery_off_keeps_size),
         cmocka_unit_test(test_loopback_raise_is_probed),
         cmocka_unit_test(test_loopback_raise_open_path),
+        cmocka_unit_test(test_raise_during_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
