@@ -180,6 +180,17 @@ def cswarm_create(path, out, piece_size=None):
     return out
 
 
+def make_payload(cleanup, files, piece_size=None):
+    """Test data and its .torrent: files (relative paths under "payload/",
+    see make_tree) are written in a new temporary folder and cswarm makes a
+    .torrent of its payload folder in another. Returns (folder, torrent)."""
+    src = cleanup.tempdir()
+    make_tree(src, files)
+    torrent = os.path.join(cleanup.tempdir(), "t.torrent")
+    cswarm_create(os.path.join(src, "payload"), torrent, piece_size)
+    return src, torrent
+
+
 def info_hash_hex(torrent):
     out = subprocess.run([CSWARM, "info", torrent, "--json"], check=True, capture_output=True,
                          text=True).stdout

@@ -80,12 +80,9 @@ def test_second_run_resumes_without_download():
 
 def interrupted_then_resumed(sig):
     with Cleanup() as c:
-        src = c.tempdir()
         rels = ["payload/x.bin", "payload/y.bin"]
         size = 24 * 1024 * 1024
-        swtest.make_tree(src, [(rels[0], size), (rels[1], 3_000_001)])
-        torrent = os.path.join(c.tempdir(), "t.torrent")
-        cswarm_create(os.path.join(src, "payload"), torrent, 262144)
+        src, torrent = swtest.make_payload(c, [(rels[0], size), (rels[1], 3_000_001)], 262144)
         total = size + 3_000_001
         # A slow seeder, so the download is caught half-way.
         seeder = cswarm_seed(c, torrent, src, extra_sets=["upload_rate_limit=4000000"])

@@ -34,11 +34,8 @@ def parse_size(text):
 
 def test_three_seeds_of_mixed_clients():
     with Cleanup() as c:
-        src = c.tempdir()
-        swtest.make_tree(src, FILES)
+        src, torrent = swtest.make_payload(c, FILES, 262144)
         rels = [f for f, _ in FILES]
-        torrent = os.path.join(c.tempdir(), "t.torrent")
-        cswarm_create(os.path.join(src, "payload"), torrent, 262144)
         total = sum(s for _, s in FILES)
 
         tr = swtest.Transmission(c, src)

@@ -17,10 +17,7 @@ FILES = [("payload/big.bin", 24 * 1024 * 1024 + 4321), ("payload/empty.txt", 0),
 
 
 def make_payload(c):
-    src = c.tempdir()
-    swtest.make_tree(src, FILES)
-    torrent = os.path.join(c.tempdir(), "t.torrent")
-    cswarm_create(os.path.join(src, "payload"), torrent, 262144)
+    src, torrent = swtest.make_payload(c, FILES, 262144)
     return src, torrent, [f for f, _ in FILES]
 
 

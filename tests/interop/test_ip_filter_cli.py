@@ -60,10 +60,7 @@ def lt_downloader(c, torrent, seeder_port):
 
 def test_seeder_refuses_blocked_libtorrent():
     with swtest.Cleanup() as c:
-        src = c.tempdir()
-        swtest.make_tree(src, FILES)
-        torrent = os.path.join(c.tempdir(), "t.torrent")
-        swtest.cswarm_create(os.path.join(src, "payload"), torrent, 65536)
+        src, torrent = swtest.make_payload(c, FILES, 65536)
 
         blocked = seed_with_filter(c, torrent, src, write(c, BLOCK_LOOPBACK))
         err = blocked.stderr_text()
@@ -88,10 +85,7 @@ def test_seeder_refuses_blocked_libtorrent():
 
 def test_downloader_never_dials_blocked():
     with swtest.Cleanup() as c:
-        src = c.tempdir()
-        swtest.make_tree(src, FILES)
-        torrent = os.path.join(c.tempdir(), "t.torrent")
-        swtest.cswarm_create(os.path.join(src, "payload"), torrent, 65536)
+        src, torrent = swtest.make_payload(c, FILES, 65536)
         ses, h, lt_port = swtest.lt_seed(c, torrent, src)
 
         out = c.tempdir()

@@ -68,10 +68,7 @@ def extension_handshakes(ses):
 def run_refusal(plugins):
     """(bytes the 127.0.0.5 peer got, handshakes the 127.0.0.1 peer saw)."""
     with Cleanup() as c:
-        src = c.tempdir()
-        swtest.make_tree(src, FILES)
-        torrent = os.path.join(c.tempdir(), "t.torrent")
-        swtest.cswarm_create(os.path.join(src, "payload"), torrent, 32768)
+        src, torrent = swtest.make_payload(c, FILES, 32768)
         s = seed(c, torrent, src, plugins)
         ses_ok, ok, ok_out = downloader(c, "127.0.0.1", torrent, s.port)
         ses_far, far, far_out = downloader(c, "127.0.0.5", torrent, s.port)
@@ -111,10 +108,7 @@ def test_control_without_plugin():
 
 def cli_refusal(path, status, needle):
     with Cleanup() as c:
-        src = c.tempdir()
-        swtest.make_tree(src, FILES)
-        torrent = os.path.join(c.tempdir(), "t.torrent")
-        swtest.cswarm_create(os.path.join(src, "payload"), torrent, 32768)
+        src, torrent = swtest.make_payload(c, FILES, 32768)
         r = subprocess.run([swtest.CSWARM, "download", torrent, "-o", c.tempdir(), "--plugin", path,
                             "--set", "listen_interfaces=127.0.0.1:0"],
                            capture_output=True, text=True, timeout=60)

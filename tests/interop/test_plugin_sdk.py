@@ -71,10 +71,7 @@ def test_template_builds_with_cmake_and_pkg_config():
         so2 = os.path.join(copy, "my_plugin.so")
         assert exported(so2) == ["sw_plugin_my_plugin_init"], exported(so2)
         # The engine accepts it: a seed with it runs.
-        src = c.tempdir()
-        swtest.make_tree(src, [("payload/a.bin", 100_000)])
-        torrent = os.path.join(c.tempdir(), "t.torrent")
-        swtest.cswarm_create(os.path.join(src, "payload"), torrent, 32768)
+        src, torrent = swtest.make_payload(c, [("payload/a.bin", 100_000)], 32768)
         s = swtest.CswarmRun(c, ["seed", torrent, "-d", src, "--plugin", so2])
         swtest.wait_for(lambda: s.has_event("seeding") or s.p.poll() is not None, 30, "seeding")
         assert s.p.poll() is None, s.stderr_text()

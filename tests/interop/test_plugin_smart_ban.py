@@ -33,10 +33,7 @@ def bans(run):
 
 
 def swarm(c, smart_ban):
-    src = c.tempdir()
-    swtest.make_tree(src, FILES)
-    torrent = os.path.join(c.tempdir(), "t.torrent")
-    swtest.cswarm_create(os.path.join(src, "payload"), torrent, PIECE)
+    src, torrent = swtest.make_payload(c, FILES, PIECE)
     evil = EvilSeed(torrent, src, corrupt_pieces=1)
     c.on_close(evil.close)
     lt_ports = [swtest.free_port(), swtest.free_port()]

@@ -23,10 +23,7 @@ FILES = [("payload/a.bin", 2_500_001), ("payload/d/b.bin", 600_000), ("payload/e
 
 
 def make_payload(c, piece_size=32768, files=FILES):
-    src = c.tempdir()
-    swtest.make_tree(src, files)
-    torrent = os.path.join(c.tempdir(), "t.torrent")
-    swtest.cswarm_create(os.path.join(src, "payload"), torrent, piece_size)
+    src, torrent = swtest.make_payload(c, files, piece_size)
     return src, torrent, [f for f, _ in files]
 
 

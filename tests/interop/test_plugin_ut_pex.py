@@ -21,10 +21,7 @@ SLOW = 150_000  # bytes/s from the seed: the others stay downloading
 
 
 def make_payload(c):
-    src = c.tempdir()
-    swtest.make_tree(src, FILES)
-    torrent = os.path.join(c.tempdir(), "t.torrent")
-    swtest.cswarm_create(os.path.join(src, "payload"), torrent, 65536)
+    src, torrent = swtest.make_payload(c, FILES, 65536)
     return src, torrent
 
 
