@@ -134,7 +134,9 @@ int sw__stream_utp_wrap(sw_utp_socket *sock, const sw_endpoint *local, sw_stream
 }
 
 /* Datagrams to another cswarm over loopback: sixteen times fewer packets
- * than 1400-byte ones, while a loss still costs little to resend. */
+ * than 1400-byte ones, while a loss still costs little to resend. This is
+ * the ceiling of the socket's path MTU search (its first probe tries it),
+ * so a path that does not carry it keeps a smaller size. */
 #define UTP_LOOPBACK_LARGE_PACKET 16384u
 
 void sw__stream_utp_remote_reads_large(sw_stream *s)
