@@ -153,8 +153,6 @@ const sw_sha1 *sw__dht_node_id(const sw_dht *dht)
     return &dht->self;
 }
 
-static void send_ping(sw_dht *dht, const sw_endpoint *ep, const sw_sha1 *id);
-
 /* ---- incoming packets ---- */
 
 /* dht_block_ratelimit: an address sending more queries per second than
@@ -237,13 +235,16 @@ int sw__dht_on_packet(sw_dht *dht, const uint8_t *data, size_t len, const struct
         }
         sw__dht_handle_query(dht, &m, &from);
         /* BEP 43: read-only senders are served but never routed to. A new
-         * node is pinged at once: its answer makes it good, so it can be
-         * handed to others (replies name only nodes that answered us). */
-        if (!m.read_only) {
-            int added = sw__dht_routing_heard(&dht->rt, &m.id, &from, false, now);
-            if (added == SW_DHT_ADD_LIVE || added == SW_DHT_ADD_REPLACEMENT)
-                send_ping(dht, &from, &m.id);
-        }
+         * node enters the table questionable, without a ping now: it is
+         * most likely in the middle of a lookup, and it may answer one of
+         * our queries (or announce with our token) before long, which
+         * confirms it for free. Until then replies to others do not name
+         * it (see verify.c for when a live one is pinged); one in a
+         * replacement cache is pinged only once promoted (maintenance
+         * pings questionable live nodes). */
+        if (!m.read_only &&
+            sw__dht_routing_heard(&dht->rt, &m.id, &from, false, now) == SW_DHT_ADD_LIVE)
+            sw__dht_verify_new(dht, &m.id, &from, now);
         break;
     case SW_KRPC_RESPONSE:
     case SW_KRPC_ERROR:
@@ -264,7 +265,7 @@ static int endpoint_of(const sw_dht *dht, const struct sockaddr *addr, sw_endpoi
     return 0;
 }
 
-static void send_ping(sw_dht *dht, const sw_endpoint *ep, const sw_sha1 *id)
+void sw__dht_send_ping(sw_dht *dht, const sw_endpoint *ep, const sw_sha1 *id)
 {
     sw_krpc_msg q;
     memset(&q, 0, sizeof q);
@@ -281,7 +282,7 @@ int sw__dht_add_node(sw_dht *dht, const struct sockaddr *addr)
     int rc = endpoint_of(dht, addr, &ep);
     if (rc != 0)
         return rc;
-    send_ping(dht, &ep, NULL);
+    sw__dht_send_ping(dht, &ep, NULL);
     return 0;
 }
 
@@ -365,8 +366,8 @@ static void maintenance(sw_dht *dht, uint64_t now)
     if (dht->set.read_only)
         return; /* no pings or refreshes keep a read-only node in others' tables */
     sw_dht_contact c;
-    if (sw__dht_routing_next_ping(&dht->rt, now, SW_DHT_PING_GAP_MS, &c))
-        send_ping(dht, &c.ep, &c.id);
+    if (sw__dht_routing_next_ping(&dht->rt, now, SW_DHT_PING_GAP_MS, SW_DHT_VERIFY_DELAY_MS, &c))
+        sw__dht_send_ping(dht, &c.ep, &c.id);
 
     size_t live;
     sw__dht_routing_counts(&dht->rt, now, &live, NULL, NULL);
@@ -404,6 +405,7 @@ static void tick_cb(uv_timer_t *timer)
     sw__dht_txns_tick(dht, now);
     if (dht->closing)
         return;
+    sw__dht_verify_tick(dht, now);
     if (now - dht->last_maint_ms >= SW_DHT_MAINT_MS) {
         dht->last_maint_ms = now;
         maintenance(dht, now);

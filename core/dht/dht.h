@@ -55,6 +55,8 @@ typedef struct sw_dht sw_dht;
 typedef struct sw_dht_settings {
     int max_peers_reply;          /* dht_max_peers_reply */
     int search_branching;         /* dht_search_branching: queries in flight per lookup */
+    bool aggressive_lookups;      /* dht_aggressive_lookups: the branching counts only queries
+                                     to nodes closer than the next one to ask */
     int max_fail_count;           /* dht_max_fail_count */
     int max_torrents;             /* dht_max_torrents */
     int max_dht_items;            /* dht_max_dht_items */

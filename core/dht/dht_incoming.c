@@ -125,6 +125,10 @@ static void on_announce_peer(sw_dht *dht, const sw_krpc_msg *q, const sw_endpoin
         sw__dht_send_error(dht, q->tid, SW_KRPC_E_PROTOCOL, "invalid token", from);
         return;
     }
+    /* A valid token proves the announcer got our get_peers reply at this
+     * address: as good as an answer to a ping, so it is not pinged. */
+    if (!q->read_only)
+        (void)sw__dht_routing_heard(&dht->rt, &q->id, from, true, sw__dht_now(dht));
     sw_endpoint peer = *from;
     if (!q->implied_port)
         peer.port = q->port;

@@ -20,6 +20,13 @@
  * per SW_DHT_PING_GAP_MS, buckets refreshed after 15 minutes (BEP 5). */
 #define SW_DHT_MAINT_MS 1000
 #define SW_DHT_PING_GAP_MS 60000
+/* A node known only from its queries is pinged this long after it entered
+ * the table, unless it confirmed itself meanwhile (answered one of our
+ * queries, or announced with our token): it is most likely in the middle
+ * of a lookup, which a ping would only add to. At most
+ * SW_DHT_VERIFY_QUEUE wait; maintenance pings the others later. */
+#define SW_DHT_VERIFY_DELAY_MS 3000
+#define SW_DHT_VERIFY_QUEUE 256
 #define SW_DHT_REFRESH_MS (15u * 60u * 1000u)
 /* With an empty table and known routers, bootstrap again this often; with
  * fewer than k nodes, look up our own id again this often. */
@@ -130,6 +137,7 @@ struct sw_dht_traversal {
     sw_dht_trav_node **nodes; /* sorted by distance to target */
     size_t n, cap;
     int pending, slow;
+    int settled; /* queries answered, failed or gone slow */
     int phase;
     int store_pending;
     int status;
@@ -202,6 +210,27 @@ typedef struct sw_dht_blocker_entry {
     uint64_t blocked_until_ms;
 } sw_dht_blocker_entry;
 
+typedef struct sw_dht_verify_entry {
+    sw_sha1 id;
+    sw_endpoint ep;
+    uint64_t due_ms;
+} sw_dht_verify_entry;
+
+/* Nodes to ping once due, oldest first (a ring). */
+typedef struct sw_dht_verify_queue {
+    sw_dht_verify_entry e[SW_DHT_VERIFY_QUEUE];
+    size_t head, n;
+} sw_dht_verify_queue;
+
+/* (id, ep) just entered the table (live) from a query of its own: a
+ * neighbour of ours is pinged now, any other node after
+ * SW_DHT_VERIFY_DELAY_MS if it is still unconfirmed then. */
+void sw__dht_verify_new(sw_dht *dht, const sw_sha1 *id, const sw_endpoint *ep, uint64_t now);
+/* Pings the due entries (from the housekeeping tick). */
+void sw__dht_verify_tick(sw_dht *dht, uint64_t now);
+/* A ping with no callback: its answer enters the routing table. */
+void sw__dht_send_ping(sw_dht *dht, const sw_endpoint *ep, const sw_sha1 *id);
+
 struct sw_dht {
     uv_loop_t *loop;
     uv_timer_t tick;
@@ -211,6 +240,7 @@ struct sw_dht {
     void (*close_cb)(void *user);
     void *close_user;
 
+    sw_dht_verify_queue verify;
     int family;
     sw_dht_send_fn send;
     void *send_user;

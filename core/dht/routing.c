@@ -449,7 +449,7 @@ int sw__dht_routing_depth_counts(const sw_dht_routing *rt, uint32_t counts[SW_DH
 }
 
 bool sw__dht_routing_next_ping(const sw_dht_routing *rt, uint64_t now_ms, uint64_t min_gap_ms,
-                               sw_dht_contact *out)
+                               uint64_t min_age_ms, sw_dht_contact *out)
 {
     const sw_dht_contact *pick = NULL;
     for (int bi = 0; bi < rt->n_buckets; bi++) {
@@ -459,6 +459,8 @@ bool sw__dht_routing_next_ping(const sw_dht_routing *rt, uint64_t now_ms, uint64
             if (sw__dht_routing_state(e, now_ms) == SW_DHT_NODE_GOOD)
                 continue;
             if (e->last_queried_ms != 0 && now_ms - e->last_queried_ms < min_gap_ms)
+                continue;
+            if (e->last_response_ms == 0 && now_ms - e->first_seen_ms < min_age_ms)
                 continue;
             if (!pick || e->last_queried_ms < pick->last_queried_ms)
                 pick = e;

@@ -127,9 +127,11 @@ int sw__dht_routing_bucket_limit(const sw_dht_routing *rt, int i);
 int sw__dht_routing_depth_counts(const sw_dht_routing *rt, uint32_t counts[SW_DHT_ID_BITS]);
 
 /* Maintenance: the live node most in need of a ping (questionable and not
- * queried within min_gap_ms), or false. */
+ * queried within min_gap_ms), or false. A node that never answered us is
+ * left alone until it has been known for min_age_ms: it may answer one of
+ * our own queries meanwhile, which confirms it without a ping. */
 bool sw__dht_routing_next_ping(const sw_dht_routing *rt, uint64_t now_ms, uint64_t min_gap_ms,
-                               sw_dht_contact *out);
+                               uint64_t min_age_ms, sw_dht_contact *out);
 /* Maintenance: a bucket not changed within stale_ms, and a random target in
  * it to look up (the bucket is marked changed so it is not picked again at
  * once), or false. */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "dht/dht.h"
+#include "dht/dht_internal.h"
 
 typedef struct node {
     uv_udp_t udp;
@@ -207,11 +208,15 @@ int main(int argc, char **argv)
             run_until_done(&loop, 30000);
     }
     run_until_done(&loop, 60000);
-    /* Let the post-bootstrap refreshes finish. */
+    /* Let the post-bootstrap refreshes finish, then the delayed pings of
+     * nodes known only from their queries (SW_DHT_VERIFY_DELAY_MS) and the
+     * lookups their answers start. */
     uint64_t settle_end = uv_hrtime() + 60000ull * 1000000u;
     while (running_lookups() > 0 && uv_hrtime() < settle_end)
         run_for(&loop, 50);
-    run_for(&loop, 500);
+    run_for(&loop, SW_DHT_VERIFY_DELAY_MS + 500);
+    while (running_lookups() > 0 && uv_hrtime() < settle_end)
+        run_for(&loop, 50);
     double boot_s = (double)(uv_hrtime() - t0) / 1e9;
     size_t total_nodes = 0;
     for (int i = 0; i < num_nodes; i++) {

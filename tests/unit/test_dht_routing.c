@@ -461,12 +461,16 @@ static void test_maintenance(void **state)
     sw__dht_routing_heard(&rt, &b, &eb, false, 1000);
     /* b never answered: it needs a ping; a is good. */
     sw_dht_contact c;
-    assert_true(sw__dht_routing_next_ping(&rt, 2000, 60000, &c));
+    /* Not while it is new: it may confirm itself without a ping. */
+    assert_false(sw__dht_routing_next_ping(&rt, 2000, 60000, 5000, &c));
+    assert_true(sw__dht_routing_next_ping(&rt, 6000, 60000, 5000, &c));
+    assert_memory_equal(c.id.v, b.v, 20);
+    assert_true(sw__dht_routing_next_ping(&rt, 2000, 60000, 0, &c));
     assert_memory_equal(c.id.v, b.v, 20);
     sw__dht_routing_queried(&rt, &b, 2000);
-    assert_false(sw__dht_routing_next_ping(&rt, 3000, 60000, &c));
+    assert_false(sw__dht_routing_next_ping(&rt, 3000, 60000, 0, &c));
     /* Much later both need one. */
-    assert_true(sw__dht_routing_next_ping(&rt, 1000 + 16 * MIN_MS, 60000, &c));
+    assert_true(sw__dht_routing_next_ping(&rt, 1000 + 16 * MIN_MS, 60000, 0, &c));
     /* Refresh: nothing stale at first, then a target inside the stale
      * bucket. */
     sw_sha1 target;
