@@ -58,21 +58,17 @@ static void sample_queue(sw_session *ses, queue_seen *q)
  * the rate measured at D over the window after the warm-up (bytes/s). */
 static double measure(bool limit_download, queue_seen *qs, queue_seen *qd)
 {
-    fx_torrent t;
     /* More than the warm-up and the window can move at the limit. */
     static const fx_file files[] = {{"big.bin", 40 * 1024 * 1024, false}};
-    assert_int_equal(fx_make_torrent(&t, "rate", files, 1, 256 * 1024, 21, true), 0);
-    sfx_dir ds, dd;
-    sfx_dir_make(&ds);
-    sfx_dir_make(&dd);
-    sfx_write_torrent_data(&t, ds.path);
+    sfx_payload d;
+    sfx_payload_make(&d, "rate", files, 1, 256 * 1024, 21, true);
     sw_session *S = session(0, 0);
     sw_session *D = session(0, limit_download ? LIMIT : 0);
-    sw_torrent_handle hs = sfx_add(S, t.ti, ds.path);
+    sw_torrent_handle hs = sfx_add(S, d.t.ti, d.seed_dir.path);
     assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS * 3));
     if (!limit_download)
         assert_int_equal(sw_torrent_set_upload_limit(hs, LIMIT), 0);
-    sw_torrent_handle hd = sfx_add(D, t.ti, dd.path);
+    sw_torrent_handle hd = sfx_add(D, d.t.ti, d.dl_dir.path);
     assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     sfx_connect(hd, S);
 
@@ -96,13 +92,11 @@ static double measure(bool limit_download, queue_seen *qs, queue_seen *qd)
     print_message("limit %d B/s, measured %.0f B/s over %llu ms (%.1f%%)\n", LIMIT, rate,
                   (unsigned long long)(t1 - t0), 100.0 * rate / LIMIT);
     /* Not finished: the window was all limited transfer. */
-    assert_true(b1 < t.total);
+    assert_true(b1 < d.t.total);
 
     sw_session_free(D);
     sw_session_free(S);
-    sfx_dir_remove(&ds);
-    sfx_dir_remove(&dd);
-    fx_torrent_free(&t);
+    sfx_payload_free(&d);
     return rate;
 }
 
@@ -133,20 +127,16 @@ static void test_torrent_upload_limit(void **state)
 static void test_local_peers_exempt_by_default(void **state)
 {
     (void)state;
-    fx_torrent t;
     static const fx_file files[] = {{"quick.bin", 8 * 1024 * 1024, false}};
-    assert_int_equal(fx_make_torrent(&t, "exempt", files, 1, 256 * 1024, 22, true), 0);
-    sfx_dir ds, dd;
-    sfx_dir_make(&ds);
-    sfx_dir_make(&dd);
-    sfx_write_torrent_data(&t, ds.path);
+    sfx_payload d;
+    sfx_payload_make(&d, "exempt", files, 1, 256 * 1024, 22, true);
     sw_session *S = sfx_session(0, SW_ALERT_CAT_ERROR);
     sw_session *D = sfx_session(0, SW_ALERT_CAT_ERROR);
-    sw_torrent_handle hs = sfx_add(S, t.ti, ds.path);
+    sw_torrent_handle hs = sfx_add(S, d.t.ti, d.seed_dir.path);
     assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     /* 8 MiB at 256 KiB/s would take 32 s if the limit applied. */
     assert_int_equal(sw_torrent_set_upload_limit(hs, 256 * 1024), 0);
-    sw_torrent_handle hd = sfx_add(D, t.ti, dd.path);
+    sw_torrent_handle hd = sfx_add(D, d.t.ti, d.dl_dir.path);
     assert_true(sfx_wait_state(hd, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     uint64_t t0 = sfx_now_ms();
     sfx_connect(hd, S);
@@ -154,9 +144,7 @@ static void test_local_peers_exempt_by_default(void **state)
     assert_true(sfx_now_ms() - t0 < 16000);
     sw_session_free(D);
     sw_session_free(S);
-    sfx_dir_remove(&ds);
-    sfx_dir_remove(&dd);
-    fx_torrent_free(&t);
+    sfx_payload_free(&d);
 }
 
 int main(void)

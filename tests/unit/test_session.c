@@ -114,8 +114,7 @@ static void test_listen_range_and_fallback(void **state)
 }
 
 typedef struct pair {
-    fx_torrent t;
-    sfx_dir seed_dir, dl_dir;
+    sfx_payload d;
     sw_session *seeder, *leecher;
     sw_torrent_handle hs, hl;
 } pair;
@@ -123,13 +122,10 @@ typedef struct pair {
 static void pair_setup(pair *p, int piece_length)
 {
     memset(p, 0, sizeof *p);
-    assert_int_equal(fx_make_torrent(&p->t, "multi", multi_files, 3, piece_length, 7, false), 0);
-    sfx_dir_make(&p->seed_dir);
-    sfx_dir_make(&p->dl_dir);
-    sfx_write_torrent_data(&p->t, p->seed_dir.path);
+    sfx_payload_make(&p->d, "multi", multi_files, 3, piece_length, 7, false);
     p->seeder = sfx_session(0, SW_ALERT_CAT_ALL);
     p->leecher = sfx_session(0, SW_ALERT_CAT_ALL);
-    p->hs = sfx_add(p->seeder, p->t.ti, p->seed_dir.path);
+    p->hs = sfx_add(p->seeder, p->d.t.ti, p->d.seed_dir.path);
     assert_true(sfx_wait_state(p->hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     sfx_drain(p->seeder);
 }
@@ -138,20 +134,18 @@ static void pair_teardown(pair *p)
 {
     sw_session_free(p->leecher);
     sw_session_free(p->seeder);
-    sfx_dir_remove(&p->seed_dir);
-    sfx_dir_remove(&p->dl_dir);
-    fx_torrent_free(&p->t);
+    sfx_payload_free(&p->d);
 }
 
 static void download(pair *p)
 {
-    p->hl = sfx_add(p->leecher, p->t.ti, p->dl_dir.path);
+    p->hl = sfx_add(p->leecher, p->d.t.ti, p->d.dl_dir.path);
     assert_true(sfx_wait_state(p->hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     sfx_connect(p->hl, p->seeder);
     sw_alert *a = sfx_wait_alert(p->leecher, SW_ALERT_TORRENT_FINISHED, p->hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     sw_alert_free(a);
-    assert_true(sfx_torrent_data_equals(&p->t, p->dl_dir.path));
+    assert_true(sfx_torrent_data_equals(&p->d.t, p->d.dl_dir.path));
 }
 
 static void test_transfer_then_remove_with_delete(void **state)
@@ -164,8 +158,8 @@ static void test_transfer_then_remove_with_delete(void **state)
     sw_torrent_status st = sfx_status(p.hl);
     assert_int_equal(st.state, SW_TORRENT_SEEDING);
     assert_int_equal(st.num_pieces, st.num_pieces_total);
-    assert_int_equal(st.total_done, p.t.total);
-    assert_true(st.total_payload_download >= p.t.total);
+    assert_int_equal(st.total_done, p.d.t.total);
+    assert_true(st.total_payload_download >= p.d.t.total);
     assert_int_equal(st.progress_ppm, 1000000);
     int64_t *fp;
     size_t nf;
@@ -177,7 +171,7 @@ static void test_transfer_then_remove_with_delete(void **state)
     free(fp);
     sw_session_status ss;
     assert_int_equal(sw_session_get_status(p.seeder, &ss), 0);
-    assert_true(ss.total_payload_upload >= p.t.total);
+    assert_true(ss.total_payload_upload >= p.d.t.total);
 
     /* Remove with deletion: the handle dies at once, the files go. */
     assert_int_equal(sw_session_remove_torrent(p.leecher, p.hl, SW_REMOVE_DELETE_FILES), 0);
@@ -193,9 +187,9 @@ static void test_transfer_then_remove_with_delete(void **state)
     assert_non_null(a);
     sw_alert_free(a);
     char path[512];
-    snprintf(path, sizeof path, "%s/multi/a.bin", p.dl_dir.path);
+    snprintf(path, sizeof path, "%s/multi/a.bin", p.d.dl_dir.path);
     assert_int_equal(access(path, F_OK), -1);
-    snprintf(path, sizeof path, "%s/multi", p.dl_dir.path);
+    snprintf(path, sizeof path, "%s/multi", p.d.dl_dir.path);
     assert_int_equal(access(path, F_OK), -1);
     sw_torrent_handle *hs;
     size_t n;
@@ -203,7 +197,7 @@ static void test_transfer_then_remove_with_delete(void **state)
     assert_int_equal(n, 0);
     free(hs);
     /* The seeder's copy is untouched. */
-    assert_true(sfx_torrent_data_equals(&p.t, p.seed_dir.path));
+    assert_true(sfx_torrent_data_equals(&p.d.t, p.d.seed_dir.path));
     pair_teardown(&p);
 }
 
@@ -217,7 +211,7 @@ static void test_recheck_finds_corrupted_piece(void **state)
     assert_int_equal(st.num_pieces, total);
     /* Flip one byte of piece 3 on disk (inside a.bin). */
     char path[512];
-    snprintf(path, sizeof path, "%s/multi/a.bin", p.seed_dir.path);
+    snprintf(path, sizeof path, "%s/multi/a.bin", p.d.seed_dir.path);
     int fd = open(path, O_RDWR);
     assert_true(fd >= 0);
     off_t off = 3 * 16384 + 100;
@@ -260,8 +254,8 @@ static void test_resume_data_round_trip(void **state)
     assert_int_equal(sw_session_remove_torrent(p.seeder, p.hs, 0), 0);
     sw_add_torrent_params ap;
     sw_add_torrent_params_init(&ap);
-    ap.ti = p.t.ti;
-    ap.save_path = p.seed_dir.path;
+    ap.ti = p.d.t.ti;
+    ap.save_path = p.d.seed_dir.path;
     ap.resume_data = resume;
     ap.resume_data_len = len;
     p.hs = sfx_add_params(p.seeder, &ap);
@@ -276,16 +270,16 @@ static void test_resume_data_round_trip(void **state)
     assert_int_equal(prio, 5);
     /* A duplicate add is an error by default. */
     sw_add_torrent_params_init(&ap);
-    ap.ti = p.t.ti;
-    ap.save_path = p.seed_dir.path;
+    ap.ti = p.d.t.ti;
+    ap.save_path = p.d.seed_dir.path;
     sw_torrent_handle h2;
     assert_int_equal(sw_session_add_torrent(p.seeder, &ap, &h2, NULL), SW_ERR_DUPLICATE_TORRENT);
     ap.flags &= ~(uint64_t)SW_ADD_DUPLICATE_IS_ERROR;
     assert_int_equal(sw_session_add_torrent(p.seeder, &ap, &h2, NULL), 0);
     assert_true(h2.id == p.hs.id);
     sw_torrent_handle found;
-    assert_int_equal(sw_session_find_torrent(p.seeder, &sw_torrent_info_hashes(p.t.ti)->v1, &found),
-                     0);
+    assert_int_equal(
+        sw_session_find_torrent(p.seeder, &sw_torrent_info_hashes(p.d.t.ti)->v1, &found), 0);
     assert_true(found.id == p.hs.id);
     pair_teardown(&p);
 }
@@ -317,7 +311,7 @@ static void test_dispatch_callback_calls_api_inline(void **state)
     pair p;
     pair_setup(&p, 32768);
     dispatch_ctx d = {0};
-    p.hl = sfx_add(p.leecher, p.t.ti, p.dl_dir.path);
+    p.hl = sfx_add(p.leecher, p.d.t.ti, p.d.dl_dir.path);
     d.h = p.hl;
     assert_int_equal(sw_session_set_alert_dispatch(p.leecher, on_dispatch, &d), 0);
     assert_true(sfx_wait_state(p.hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
@@ -328,7 +322,7 @@ static void test_dispatch_callback_calls_api_inline(void **state)
     assert_int_equal(d.status_rc, 0);
     assert_int_equal(d.finished, 1);
     assert_int_equal(sw_session_set_alert_dispatch(p.leecher, NULL, NULL), 0);
-    assert_true(sfx_torrent_data_equals(&p.t, p.dl_dir.path));
+    assert_true(sfx_torrent_data_equals(&p.d.t, p.d.dl_dir.path));
     pair_teardown(&p);
 }
 
@@ -339,8 +333,8 @@ static void test_async_add_and_state_updates(void **state)
     pair_setup(&p, 32768);
     sw_add_torrent_params ap;
     sw_add_torrent_params_init(&ap);
-    ap.ti = p.t.ti;
-    ap.save_path = p.dl_dir.path;
+    ap.ti = p.d.t.ti;
+    ap.save_path = p.d.dl_dir.path;
     ap.flags |= SW_ADD_PAUSED;
     assert_int_equal(sw_session_async_add_torrent(p.leecher, &ap), 0);
     sw_alert *a = sfx_wait_alert(p.leecher, SW_ALERT_ADD_TORRENT, 0, SFX_WAIT_MS);
@@ -401,10 +395,10 @@ static void test_disk_error_stops_torrent(void **state)
     /* A save path below a regular file: checking and writing fail with
      * ENOTDIR, even for root. */
     char bad[300];
-    snprintf(bad, sizeof bad, "%s/file", p.dl_dir.path);
+    snprintf(bad, sizeof bad, "%s/file", p.d.dl_dir.path);
     sfx_write_file(bad, (const uint8_t *)"x", 1);
-    snprintf(bad, sizeof bad, "%s/file/below", p.dl_dir.path);
-    p.hl = sfx_add(p.leecher, p.t.ti, bad);
+    snprintf(bad, sizeof bad, "%s/file/below", p.d.dl_dir.path);
+    p.hl = sfx_add(p.leecher, p.d.t.ti, bad);
     sw_alert *a = wait_error_alert(p.leecher, p.hl.id);
     assert_non_null(a);
     assert_true(a->error < 0);
@@ -427,8 +421,8 @@ static void test_disk_error_stops_torrent(void **state)
      * the files are checked (nothing found, no error), then a regular file
      * takes its place before the first block arrives. */
     char later[300];
-    snprintf(later, sizeof later, "%s/later", p.dl_dir.path);
-    p.hl = sfx_add(p.leecher, p.t.ti, later);
+    snprintf(later, sizeof later, "%s/later", p.d.dl_dir.path);
+    p.hl = sfx_add(p.leecher, p.d.t.ti, later);
     assert_true(sfx_wait_state(p.hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     sfx_write_file(later, (const uint8_t *)"x", 1);
     sfx_connect(p.hl, p.seeder);
@@ -461,22 +455,22 @@ static void test_seed_mode(void **state)
     (void)state;
     pair p;
     pair_setup(&p, 16384);
-    int total = sw_torrent_info_num_pieces(p.t.ti);
+    int total = sw_torrent_info_num_pieces(p.d.t.ti);
     /* A second seeder in seed mode on good data: seeding at once, no check,
      * and a download from it alone completes. */
     sw_session *fast = sfx_session(0, SW_ALERT_CAT_ALL);
-    sw_torrent_handle hf = add_seed_mode(fast, p.t.ti, p.seed_dir.path);
+    sw_torrent_handle hf = add_seed_mode(fast, p.d.t.ti, p.d.seed_dir.path);
     sw_torrent_status st = sfx_status(hf);
     assert_int_equal(st.state, SW_TORRENT_SEEDING);
     assert_true(st.seed_mode);
     assert_int_equal(st.num_pieces, total);
-    p.hl = sfx_add(p.leecher, p.t.ti, p.dl_dir.path);
+    p.hl = sfx_add(p.leecher, p.d.t.ti, p.d.dl_dir.path);
     assert_true(sfx_wait_state(p.hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     sfx_connect(p.hl, fast);
     sw_alert *a = sfx_wait_alert(p.leecher, SW_ALERT_TORRENT_FINISHED, p.hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     sw_alert_free(a);
-    assert_true(sfx_torrent_data_equals(&p.t, p.dl_dir.path));
+    assert_true(sfx_torrent_data_equals(&p.d.t, p.d.dl_dir.path));
     /* Every piece was checked before it went out: seed mode is over. */
     assert_false(sfx_status(hf).seed_mode);
     sw_session_free(fast);
@@ -484,7 +478,7 @@ static void test_seed_mode(void **state)
     /* Seed mode on data with a bad piece: the piece fails its check before
      * upload, seed mode ends and a recheck finds the piece missing. */
     char path[512];
-    snprintf(path, sizeof path, "%s/multi/a.bin", p.seed_dir.path);
+    snprintf(path, sizeof path, "%s/multi/a.bin", p.d.seed_dir.path);
     int fd = open(path, O_RDWR);
     assert_true(fd >= 0);
     uint8_t b = 0;
@@ -493,12 +487,12 @@ static void test_seed_mode(void **state)
     assert_int_equal(pwrite(fd, &b, 1, 5 * 16384), 1);
     close(fd);
     fast = sfx_session(0, SW_ALERT_CAT_ALL);
-    hf = add_seed_mode(fast, p.t.ti, p.seed_dir.path);
+    hf = add_seed_mode(fast, p.d.t.ti, p.d.seed_dir.path);
     assert_int_equal(sw_session_remove_torrent(p.leecher, p.hl, SW_REMOVE_DELETE_FILES), 0);
     a = sfx_wait_alert(p.leecher, SW_ALERT_TORRENT_DELETED, p.hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     sw_alert_free(a);
-    p.hl = sfx_add(p.leecher, p.t.ti, p.dl_dir.path);
+    p.hl = sfx_add(p.leecher, p.d.t.ti, p.d.dl_dir.path);
     assert_true(sfx_wait_state(p.hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     sfx_connect(p.hl, fast);
     a = sfx_wait_alert(fast, SW_ALERT_HASH_FAILED, hf.id, SFX_WAIT_MS);
@@ -581,7 +575,7 @@ static void test_misbehaving_peers_are_disconnected(void **state)
     pair p;
     pair_setup(&p, 32768);
     uint16_t port = sfx_listen_port(p.seeder);
-    int npieces = sw_torrent_info_num_pieces(p.t.ti);
+    int npieces = sw_torrent_info_num_pieces(p.d.t.ti);
 
     /* Garbage instead of a handshake. */
     int fd = dial(port);
@@ -600,7 +594,7 @@ static void test_misbehaving_peers_are_disconnected(void **state)
 
     /* An oversized message. */
     fd = dial(port);
-    handshake(fd, p.t.ti);
+    handshake(fd, p.d.t.ti);
     uint8_t big[5] = {0x7f, 0xff, 0xff, 0xff, 7};
     send_all(fd, big, sizeof big);
     assert_true(closed_by_peer(fd, SFX_WAIT_MS));
@@ -608,7 +602,7 @@ static void test_misbehaving_peers_are_disconnected(void **state)
 
     /* A request for a piece past the end. */
     fd = dial(port);
-    handshake(fd, p.t.ti);
+    handshake(fd, p.d.t.ti);
     uint8_t req[17] = {0, 0, 0, 13, 6};
     uint32_t idx = htonl((uint32_t)npieces + 5), begin = 0, len = htonl(16384);
     memcpy(req + 5, &idx, 4);
@@ -620,7 +614,7 @@ static void test_misbehaving_peers_are_disconnected(void **state)
 
     /* A request running past the end of its piece. */
     fd = dial(port);
-    handshake(fd, p.t.ti);
+    handshake(fd, p.d.t.ti);
     idx = 0;
     begin = htonl(32768 - 100);
     memcpy(req + 5, &idx, 4);
@@ -631,7 +625,7 @@ static void test_misbehaving_peers_are_disconnected(void **state)
 
     /* A bitfield of the wrong length. */
     fd = dial(port);
-    handshake(fd, p.t.ti);
+    handshake(fd, p.d.t.ti);
     uint8_t bf[5 + 40] = {0, 0, 0, 41, 5};
     send_all(fd, bf, sizeof bf);
     assert_true(closed_by_peer(fd, SFX_WAIT_MS));
@@ -639,7 +633,7 @@ static void test_misbehaving_peers_are_disconnected(void **state)
 
     /* A piece message for a block nobody asked for, then garbage ids. */
     fd = dial(port);
-    handshake(fd, p.t.ti);
+    handshake(fd, p.d.t.ti);
     uint8_t junk[] = {0, 0, 0, 3, 0xee, 1, 2, 0, 0, 0, 1, 99};
     send_all(fd, junk, sizeof junk);
     close(fd);

@@ -118,32 +118,19 @@ static bool wait_peers(sw_torrent_handle h, int n, int ms)
     return sfx_wait_status(h, has_peers, &n, ms);
 }
 
-typedef struct world {
-    fx_torrent t;
-    sfx_dir ds, dd;
-} world;
+typedef sfx_payload world;
 
+/* One file of size bytes, from seed. */
 static void world_make(world *w, int64_t size, uint32_t seed)
 {
-    static fx_file files[1] = {{"f.bin", 0, false}};
-    files[0].size = size;
-    assert_int_equal(fx_make_torrent(&w->t, "filter", files, 1, 65536, seed, true), 0);
-    sfx_dir_make(&w->ds);
-    sfx_dir_make(&w->dd);
-    sfx_write_torrent_data(&w->t, w->ds.path);
-}
-
-static void world_free(world *w)
-{
-    sfx_dir_remove(&w->ds);
-    sfx_dir_remove(&w->dd);
-    fx_torrent_free(&w->t);
+    fx_file files[1] = {{"f.bin", size, false}};
+    sfx_payload_make(w, "filter", files, 1, 65536, seed, true);
 }
 
 /* w's torrent added to S from the complete copy, once it seeds. */
 static sw_torrent_handle add_seed(world *w, sw_session *S, bool apply_filter)
 {
-    sw_torrent_handle h = add(S, w->t.ti, w->ds.path, apply_filter);
+    sw_torrent_handle h = add(S, w->t.ti, w->seed_dir.path, apply_filter);
     assert_true(sfx_wait_state(h, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     return h;
 }
@@ -151,7 +138,7 @@ static sw_torrent_handle add_seed(world *w, sw_session *S, bool apply_filter)
 /* w's torrent added to D with no data, once it is checked and wants it. */
 static sw_torrent_handle add_download(world *w, sw_session *D, bool apply_filter)
 {
-    sw_torrent_handle h = add(D, w->t.ti, w->dd.path, apply_filter);
+    sw_torrent_handle h = add(D, w->t.ti, w->dl_dir.path, apply_filter);
     assert_true(sfx_wait_state(h, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     return h;
 }
@@ -193,7 +180,7 @@ static void test_outgoing_blocked(void **state)
     /* The same seeder at an address the filter allows. */
     sfx_connect(hd, S);
     assert_true(sfx_wait_finished(hd, SFX_WAIT_MS));
-    assert_true(sfx_torrent_data_equals(&w.t, w.dd.path));
+    assert_true(sfx_torrent_data_equals(&w.t, w.dl_dir.path));
 
     /* Cleared: 127.0.0.2 may be dialled again. */
     assert_int_equal(sw_session_set_ip_filter(D, NULL), 0);
@@ -204,7 +191,7 @@ static void test_outgoing_blocked(void **state)
 
     sw_session_free(D);
     sw_session_free(S);
-    world_free(&w);
+    sfx_payload_free(&w);
 }
 
 static void test_incoming_blocked(void **state)
@@ -236,7 +223,7 @@ static void test_incoming_blocked(void **state)
 
     sw_session_free(D);
     sw_session_free(S);
-    world_free(&w);
+    sfx_payload_free(&w);
 }
 
 static void test_exempt_torrent_connects(void **state)
@@ -252,10 +239,10 @@ static void test_exempt_torrent_connects(void **state)
     sw_torrent_handle hd = add_download(&w, D, false);
     assert_int_equal(sw_torrent_connect_peer(hd, "127.0.0.2", sfx_listen_port(S)), 0);
     assert_true(sfx_wait_finished(hd, SFX_WAIT_MS));
-    assert_true(sfx_torrent_data_equals(&w.t, w.dd.path));
+    assert_true(sfx_torrent_data_equals(&w.t, w.dl_dir.path));
     sw_session_free(D);
     sw_session_free(S);
-    world_free(&w);
+    sfx_payload_free(&w);
 }
 
 static void test_new_filter_drops_connection(void **state)
@@ -286,7 +273,7 @@ static void test_new_filter_drops_connection(void **state)
 
     sw_session_free(D);
     sw_session_free(S);
-    world_free(&w);
+    sfx_payload_free(&w);
 }
 
 static void test_port_filter(void **state)
@@ -322,7 +309,7 @@ static void test_port_filter(void **state)
     assert_true(sfx_wait_finished(hd, SFX_WAIT_MS));
     sw_session_free(D);
     sw_session_free(S);
-    world_free(&w);
+    sfx_payload_free(&w);
 }
 
 /* An incoming connection over a transport that is off is a blocked peer
@@ -345,7 +332,7 @@ static void test_disabled_transport_blocked(void **state)
     assert_int_equal(sfx_status(hd).total_payload_download, 0);
     sw_session_free(D);
     sw_session_free(S);
-    world_free(&w);
+    sfx_payload_free(&w);
 }
 
 /* Peers from a tracker go through the same filter: D blocks 127.0.0.1,
@@ -393,7 +380,7 @@ static void test_tracker_peers_blocked(void **state)
     sw_session_free(D);
     sw_session_free(S);
     tfx_opentracker_stop(&ot);
-    world_free(&w);
+    sfx_payload_free(&w);
 }
 
 static void test_max_connections_and_uploads(void **state)
@@ -455,7 +442,7 @@ static void test_max_connections_and_uploads(void **state)
         sfx_dir_remove(&dirs[i]);
     }
     sw_session_free(S);
-    world_free(&w);
+    sfx_payload_free(&w);
 }
 
 int main(void)

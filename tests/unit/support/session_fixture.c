@@ -47,6 +47,23 @@ void sfx_dir_remove(sfx_dir *d)
     assert_int_equal(system(cmd), 0);
 }
 
+void sfx_payload_make(sfx_payload *p, const char *name, const fx_file *files, int nfiles,
+                      int piece_length, uint32_t seed, bool single)
+{
+    memset(p, 0, sizeof *p);
+    assert_int_equal(fx_make_torrent(&p->t, name, files, nfiles, piece_length, seed, single), 0);
+    sfx_dir_make(&p->seed_dir);
+    sfx_dir_make(&p->dl_dir);
+    sfx_write_torrent_data(&p->t, p->seed_dir.path);
+}
+
+void sfx_payload_free(sfx_payload *p)
+{
+    sfx_dir_remove(&p->seed_dir);
+    sfx_dir_remove(&p->dl_dir);
+    fx_torrent_free(&p->t);
+}
+
 /* ---- sessions ---- */
 
 sw_settings *sfx_loopback_settings(void)

@@ -44,6 +44,20 @@ void sfx_dir_make(sfx_dir *d);
 /* Removes the folder and everything below it. */
 void sfx_dir_remove(sfx_dir *d);
 
+/* A test torrent (see fx_make_torrent) with a folder holding its complete
+ * data, for a seed, and an empty one, for a download. */
+typedef struct sfx_payload {
+    fx_torrent t;
+    sfx_dir seed_dir, dl_dir;
+} sfx_payload;
+
+/* Builds the torrent (the arguments are fx_make_torrent's), makes both
+ * folders and writes the data into seed_dir. */
+void sfx_payload_make(sfx_payload *p, const char *name, const fx_file *files, int nfiles,
+                      int piece_length, uint32_t seed, bool single);
+/* Removes both folders and frees the torrent. */
+void sfx_payload_free(sfx_payload *p);
+
 /* ---- sessions ---- */
 
 /* New settings (free with sw_settings_free) for a session on loopback:
