@@ -343,6 +343,10 @@ int sw__torrent_trackers_add(sw_torrent *t, const char *url, int tier)
 
 int sw__torrent_trackers_add_from(sw_torrent *t, const char *url, int tier, unsigned source)
 {
+    /* A torrent still fetched by URL has only a stand-in info-hash: a
+     * manager made now would announce under it. */
+    if (t->url_fetch)
+        return SW_ERR_NOT_READY;
     if (!t->tracking) {
         int rc = tracking_new(t);
         if (rc < 0)

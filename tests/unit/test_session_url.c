@@ -420,6 +420,9 @@ static void test_url_removed_or_shut_down_while_fetching(void **state)
     static const sw_sha1 zero;
     assert_memory_equal(st.info_hash.v, zero.v, SW_SHA1_LEN);
     assert_true(held_at_least(srv, 1));
+    /* No info-hash to announce under yet. */
+    assert_int_equal(sw_torrent_add_tracker(h, "http://127.0.0.1:1/announce", 0),
+                     SW_ERR_NOT_READY);
     /* Pause and resume while fetching change nothing about the fetch. */
     assert_int_equal(sw_torrent_pause(h), 0);
     assert_int_equal(sw_torrent_resume(h), 0);

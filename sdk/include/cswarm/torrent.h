@@ -280,7 +280,8 @@ SW_API int sw_torrent_get_trackers(sw_torrent_handle h, sw_tracker_status **trac
                                    size_t *count_out);
 /* Adds an http(s):// or udp:// tracker to tier (a running torrent announces
  * to it at once if the tier rules pick it). SW_ERR_TRACKER_BAD_URL for
- * another scheme, SW_ERR_EXISTS if it is listed already. */
+ * another scheme, SW_ERR_EXISTS if it is listed already, SW_ERR_NOT_READY
+ * for a torrent added by URL whose .torrent has not arrived. */
 SW_API int sw_torrent_add_tracker(sw_torrent_handle h, const char *url, int tier);
 /* Announces now, ignoring intervals: to the tracker at index, or (index < 0)
  * to those the tier rules pick. Only while the torrent runs
