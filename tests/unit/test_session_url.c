@@ -39,6 +39,7 @@ typedef struct http_server {
     atomic_bool stop;
     atomic_int requests; /* requests read so far */
     atomic_int held;     /* /slow connections held open without an answer */
+    atomic_int proxied;  /* requests that came as to an HTTP proxy */
     int held_fds[MAX_HELD];
     const uint8_t *torrent; /* served at /good.torrent */
     size_t torrent_len;
@@ -98,6 +99,12 @@ static void serve_one(http_server *s, int fd)
         return;
     }
     atomic_fetch_add(&s->requests, 1);
+    /* Asked as a proxy: the request line holds the whole URL. */
+    if (strncmp(path, "http://", 7) == 0) {
+        atomic_fetch_add(&s->proxied, 1);
+        char *slash = strchr(path + 7, '/');
+        memmove(path, slash ? slash : "/", strlen(slash ? slash : "/") + 1);
+    }
     if (strcmp(path, "/good.torrent") == 0) {
         respond(fd, "200 OK", "Content-Type: application/x-bittorrent\r\n", s->torrent,
                 s->torrent_len);
@@ -421,8 +428,7 @@ static void test_url_removed_or_shut_down_while_fetching(void **state)
     assert_memory_equal(st.info_hash.v, zero.v, SW_SHA1_LEN);
     assert_true(held_at_least(srv, 1));
     /* No info-hash to announce under yet. */
-    assert_int_equal(sw_torrent_add_tracker(h, "http://127.0.0.1:1/announce", 0),
-                     SW_ERR_NOT_READY);
+    assert_int_equal(sw_torrent_add_tracker(h, "http://127.0.0.1:1/announce", 0), SW_ERR_NOT_READY);
     /* Pause and resume while fetching change nothing about the fetch. */
     assert_int_equal(sw_torrent_pause(h), 0);
     assert_int_equal(sw_torrent_resume(h), 0);
@@ -440,6 +446,48 @@ static void test_url_removed_or_shut_down_while_fetching(void **state)
     sfx_dir_remove(&dl);
 }
 
+static void test_url_timeout_and_proxy(void **state)
+{
+    (void)state;
+    content c;
+    content_make(&c);
+    http_server *srv = server_start(c.torrent, c.torrent_len);
+    sfx_dir dl;
+    sfx_dir_make(&dl);
+    sw_settings *s = sfx_loopback_settings();
+    /* A second of silence ends the fetch. */
+    assert_int_equal(sw_settings_set_int(s, SW_SET_TRACKER_RECEIVE_TIMEOUT, 1), 0);
+    sw_session *ses = sfx_session_from(s, 0, SW_ALERT_CAT_ALL, true);
+    char url[128];
+    url_of(url, sizeof url, srv, "/slow");
+    uint64_t t0 = sfx_now_ms();
+    sw_torrent_handle h = add_url(ses, url, dl.path);
+    expect_error(ses, h, SW_ERR_TIMEOUT, url);
+    assert_true(sfx_now_ms() - t0 < 10000);
+
+    /* The tracker proxy settings apply: a host name that cannot resolve
+     * works through the (test server as an) HTTP proxy. */
+    sw_settings *p = NULL;
+    assert_int_equal(sw_session_get_settings(ses, &p), 0);
+    assert_int_equal(sw_settings_set_int(p, SW_SET_PROXY_TYPE, SW_PROXY_HTTP), 0);
+    assert_int_equal(sw_settings_set_str(p, SW_SET_PROXY_HOSTNAME, "127.0.0.1"), 0);
+    assert_int_equal(sw_settings_set_int(p, SW_SET_PROXY_PORT, srv->port), 0);
+    assert_int_equal(sw_settings_set_bool(p, SW_SET_PROXY_TRACKER_CONNECTIONS, true), 0);
+    assert_int_equal(sw_session_apply_settings(ses, p), 0);
+    sw_settings_free(p);
+    h = add_url(ses, "http://cswarm-test.invalid/good.torrent", dl.path);
+    sw_alert *a = sfx_wait_alert(ses, SW_ALERT_METADATA_RECEIVED, h.id, SFX_WAIT_MS);
+    assert_non_null(a);
+    sw_alert_free(a);
+    assert_int_equal(atomic_load(&srv->proxied), 1);
+    assert_string_equal(sfx_status(h).name, "url.bin");
+
+    sw_session_free(ses);
+    server_stop(srv);
+    sfx_dir_remove(&dl);
+    content_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_url_errors),
         cmocka_unit_test(test_url_duplicate_is_error),
         cmocka_unit_test(test_url_removed_or_shut_down_while_fetching),
+        cmocka_unit_test(test_url_timeout_and_proxy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -179,8 +179,10 @@ typedef struct sw_add_torrent_params {
     /* With ti NULL: an http(s) URL of the .torrent file (copied). The
      * handle exists at once, in state downloading_metadata, while the
      * session downloads the file on its network thread (through the
-     * tracker proxy settings, at most max_metadata_size bytes, 5
-     * redirects, 120 seconds). Then the torrent goes on as if added from
+     * tracker proxy settings, user agent and certificate check, at most
+     * max_metadata_size bytes, 5 redirects, 120 seconds in all and
+     * tracker_receive_timeout seconds of silence, a SW_ERR_TIMEOUT). Then
+     * the torrent goes on as if added from
      * the file (a metadata_received alert, a file check). A failed
      * download, a file that does not load, or a torrent already in the
      * session puts the torrent in the error state with a torrent_error
