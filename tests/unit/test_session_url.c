@@ -314,6 +314,12 @@ static void test_url_downloads_and_completes(void **state)
     content_free(&c);
 }
 
+static bool add_alert_for(const sw_alert *a, void *url)
+{
+    return a->type == SW_ALERT_ADD_TORRENT && a->payload.add_torrent.name &&
+           strcmp(a->payload.add_torrent.name, url) == 0;
+}
+
 static void test_url_errors(void **state)
 {
     (void)state;
@@ -354,6 +360,20 @@ static void test_url_errors(void **state)
     int before_loop_and_after = atomic_load(&srv->requests);
     assert_int_equal(before_loop_and_after, 3 + 6);
 
+    /* The same through an asynchronous add: the add_torrent alert names
+     * the URL and the handle, the error follows. */
+    sw_add_torrent_params ap;
+    sw_add_torrent_params_init(&ap);
+    ap.url = u404;
+    ap.save_path = dl.path;
+    assert_int_equal(sw_session_async_add_torrent(ses, &ap), 0);
+    sw_alert *added = sfx_wait_alert_if(ses, add_alert_for, u404, SFX_WAIT_MS);
+    assert_non_null(added);
+    assert_int_equal(added->error, 0);
+    sw_torrent_handle ah = {ses, added->torrent_id};
+    sw_alert_free(added);
+    expect_error(ses, ah, SW_ERR_HTTP_STATUS, u404);
+
     /* Not http(s): refused at once, nothing added. */
     sw_add_torrent_params p;
     sw_add_torrent_params_init(&p);
@@ -367,7 +387,7 @@ static void test_url_errors(void **state)
     sw_torrent_handle *all = NULL;
     size_t n = 0;
     assert_int_equal(sw_session_get_torrents(ses, &all, &n), 0);
-    assert_int_equal(n, 5);
+    assert_int_equal(n, 6);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(sw_session_remove_torrent(ses, all[i], 0), 0);
     free(all);
