@@ -121,6 +121,8 @@ static void serve_one(http_server *s, int fd)
         }
     } else if (strcmp(path, "/loop") == 0) {
         respond(fd, "302 Found", "Location: /loop\r\n", NULL, 0);
+    } else if (strcmp(path, "/to-file") == 0) {
+        respond(fd, "302 Found", "Location: file:///etc/hostname\r\n", NULL, 0);
     } else if (strcmp(path, "/slow") == 0) {
         int i = atomic_load(&s->held);
         if (i < MAX_HELD) {
@@ -356,9 +358,16 @@ static void test_url_errors(void **state)
     h = add_url(ses, urefused, dl.path);
     expect_error(ses, h, SW_ERR_HTTP_CONNECT, urefused);
 
-    /* The first request plus SW_FETCH_MAX_REDIRECTS (5) follow-ups. */
+    /* A redirect may lead only to http or https. */
+    char ufile[128];
+    url_of(ufile, sizeof ufile, srv, "/to-file");
+    h = add_url(ses, ufile, dl.path);
+    expect_error(ses, h, SW_ERR_HTTP_BAD_URL, ufile);
+
+    /* The first request plus SW_FETCH_MAX_REDIRECTS (5) follow-ups, and
+     * the redirect to file. */
     int before_loop_and_after = atomic_load(&srv->requests);
-    assert_int_equal(before_loop_and_after, 3 + 6);
+    assert_int_equal(before_loop_and_after, 3 + 6 + 1);
 
     /* The same through an asynchronous add: the add_torrent alert names
      * the URL and the handle, the error follows. */
@@ -387,7 +396,7 @@ static void test_url_errors(void **state)
     sw_torrent_handle *all = NULL;
     size_t n = 0;
     assert_int_equal(sw_session_get_torrents(ses, &all, &n), 0);
-    assert_int_equal(n, 6);
+    assert_int_equal(n, 7);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(sw_session_remove_torrent(ses, all[i], 0), 0);
     free(all);
