@@ -57,6 +57,8 @@ typedef struct sw_dht_settings {
     int search_branching;         /* dht_search_branching: queries in flight per lookup */
     bool aggressive_lookups;      /* dht_aggressive_lookups: the branching counts only queries
                                      to nodes closer than the next one to ask */
+    bool privacy_lookups;         /* dht_privacy_lookups: get_peers shows a node only the
+                                     target's bits it needs until the lookup nears it */
     int max_fail_count;           /* dht_max_fail_count */
     int max_torrents;             /* dht_max_torrents */
     int max_dht_items;            /* dht_max_dht_items */

@@ -107,6 +107,7 @@ typedef struct sw_dht_trav_node {
     bool id_known; /* false for routers until they answer */
     bool id_ok;    /* satisfies BEP 42 (or is on a local network) */
     bool stored;   /* store phase: query sent to it */
+    bool masked;   /* dht_privacy_lookups: asked with a masked target */
     uint8_t token_len;
     uint8_t token[SW_KRPC_MAX_TOKEN];
     sw_dht_txn *txn;
@@ -137,7 +138,8 @@ struct sw_dht_traversal {
     sw_dht_trav_node **nodes; /* sorted by distance to target */
     size_t n, cap;
     int pending, slow;
-    int settled; /* queries answered, failed or gone slow */
+    int settled;  /* queries answered, failed or gone slow */
+    bool masking; /* dht_privacy_lookups: the target not yet revealed */
     int phase;
     int store_pending;
     int status;

@@ -9,6 +9,7 @@ void sw__dht_settings_from(sw_dht_settings *s, const sw_settings *reg)
     s->max_peers_reply = sw__settings_int(reg, SW_SET_DHT_MAX_PEERS_REPLY);
     s->search_branching = sw__settings_int(reg, SW_SET_DHT_SEARCH_BRANCHING);
     s->aggressive_lookups = sw__settings_bool(reg, SW_SET_DHT_AGGRESSIVE_LOOKUPS);
+    s->privacy_lookups = sw__settings_bool(reg, SW_SET_DHT_PRIVACY_LOOKUPS);
     s->max_fail_count = sw__settings_int(reg, SW_SET_DHT_MAX_FAIL_COUNT);
     s->max_torrents = sw__settings_int(reg, SW_SET_DHT_MAX_TORRENTS);
     s->max_dht_items = sw__settings_int(reg, SW_SET_DHT_MAX_DHT_ITEMS);

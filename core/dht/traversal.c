@@ -214,11 +214,67 @@ static void txn_cb(sw_dht *dht, sw_dht_txn *txn, const sw_krpc_msg *r, int statu
         n->token_len = (uint8_t)r->token.len;
     }
     absorb_nodes(t, r);
-    if (t->ops->on_reply && t->ops->on_reply(t, n, r)) {
+    /* A masked query's values belong to another hash; one answered after
+     * the target was revealed is asked again. */
+    if (n->masked && !t->masking)
+        n->state = SW_TRAV_NEW;
+    if (!n->masked && t->ops->on_reply && t->ops->on_reply(t, n, r)) {
         sw__dht_trav_finish(t, 0);
         return;
     }
     step(t);
+}
+
+/* ---- dht_privacy_lookups ----
+ * A get_peers lookup shows each node only the leading bits of the target
+ * it shares with that node's id, plus three (enough for its answer to
+ * lead closer), the rest random, until it reaches a node within four bits
+ * of our table's depth: the nodes there are near the target and must see
+ * it to name its peers. Then every node that answered a masked query is
+ * asked again with the real target; a lookup that ends still masked does
+ * the same with the closest ones. */
+
+static int shared_bits(const sw_sha1 *a, const sw_sha1 *b)
+{
+    for (int i = 0; i < SW_DHT_ID_LEN; i++) {
+        uint8_t x = a->v[i] ^ b->v[i];
+        if (x) {
+            int bits = i * 8;
+            while (!(x & 0x80)) {
+                x = (uint8_t)(x << 1);
+                bits++;
+            }
+            return bits;
+        }
+    }
+    return SW_DHT_ID_BITS;
+}
+
+static void reveal_target(sw_dht_traversal *t)
+{
+    t->masking = false;
+    for (size_t i = 0; i < t->n; i++) {
+        sw_dht_trav_node *n = t->nodes[i];
+        if (n->masked && n->state == SW_TRAV_ALIVE)
+            n->state = SW_TRAV_NEW;
+    }
+}
+
+/* The target to send n; false when the lookup reveals it from now on. */
+static bool masked_target(sw_dht_traversal *t, const sw_dht_trav_node *n, sw_sha1 *out)
+{
+    int shared = n->id_known ? shared_bits(&n->id, &t->target) : 0;
+    uint32_t counts[SW_DHT_ID_BITS];
+    int depth = sw__dht_routing_depth_counts(&t->dht->rt, counts);
+    if (shared > depth - 4)
+        return false;
+    int keep = shared + 3;
+    sw__dht_id_random(out);
+    for (int b = 0; b < keep; b++) {
+        uint8_t bit = (uint8_t)(0x80u >> (b % 8));
+        out->v[b / 8] = (uint8_t)((out->v[b / 8] & ~bit) | (t->target.v[b / 8] & bit));
+    }
+    return true;
 }
 
 static bool send_lookup_query(sw_dht_traversal *t, sw_dht_trav_node *n)
@@ -230,6 +286,13 @@ static bool send_lookup_query(sw_dht_traversal *t, sw_dht_trav_node *n)
     q.has = SW_KRPC_HAS_TARGET;
     if (t->ops->fill_query)
         t->ops->fill_query(t, &q);
+    n->masked = false;
+    if (t->masking) {
+        if (masked_target(t, n, &q.target))
+            n->masked = true;
+        else
+            reveal_target(t);
+    }
     n->txn = sw__dht_query(t->dht, &q, &n->ep, n->id_known ? &n->id : NULL, txn_cb, t, n);
     if (!n->txn) {
         n->state = SW_TRAV_FAILED;
@@ -257,6 +320,13 @@ static int branching(const sw_dht_traversal *t)
 
 static void end_lookup(sw_dht_traversal *t)
 {
+    if (t->masking) {
+        /* Ended without nearing the target: ask the closest that
+         * answered again, now with it. */
+        reveal_target(t);
+        step(t);
+        return;
+    }
     for (size_t i = 0; i < t->n; i++) {
         sw_dht_trav_node *n = t->nodes[i];
         if (n->txn) {
@@ -332,6 +402,7 @@ void sw__dht_trav_start(sw_dht_traversal *t)
     dht->running = t;
     dht->n_running++;
 
+    t->masking = dht->set.privacy_lookups && t->ops->method == SW_KRPC_GET_PEERS && !t->internal;
     sw_dht_contact seeds[SW_DHT_TRAV_SEEDS];
     size_t n = sw__dht_routing_closest(&dht->rt, &t->target, SW_DHT_TRAV_SEEDS, 0, sw__dht_now(dht),
                                        seeds);

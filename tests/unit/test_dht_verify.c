@@ -2,8 +2,9 @@
  * transport (datagrams handed to sw__dht_on_packet, everything sent is
  * captured): a node known only from its queries is pinged at once when it
  * is a neighbour of ours, else only after SW_DHT_VERIFY_DELAY_MS and only
- * if it has not confirmed itself (announce_peer with our token); and a
- * lookup's first query goes alone, the branching opening once it answers. */
+ * if it has not confirmed itself (announce_peer with our token); a
+ * lookup's first query goes alone, the branching opening once it answers;
+ * and dht_privacy_lookups masks the target until the lookup nears it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -309,12 +310,91 @@ static void test_first_query_alone(void **state)
     fx_free(f);
 }
 
+/* One user pointer serves both callbacks: done_rec first. */
+typedef struct peer_rec {
+    done_rec d;
+    int real, other;
+} peer_rec;
+
+static void on_peers(void *user, const sw_sha1 *ih, const sw_endpoint *peers, size_t n)
+{
+    (void)ih;
+    peer_rec *p = user;
+    sw_endpoint real;
+    assert_int_equal(sw__endpoint_from_ip(&real, "10.9.9.9", 999), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (sw__endpoint_equal(&peers[i], &real))
+            p->real++;
+        else
+            p->other++;
+    }
+}
+
+static void test_privacy_lookup(void **state)
+{
+    (void)state;
+    fixture *f = fx_new();
+    sw_dht_settings s;
+    dfx_loopback_settings(&s);
+    s.search_branching = 5;
+    s.privacy_lookups = true;
+    sw__dht_apply_settings(f->dht, &s);
+    add_good_nodes(f, SW_DHT_K);
+    /* Far from every node we know: they share no leading bit with it. */
+    sw_sha1 target = f->self;
+    target.v[0] ^= 0x80;
+    peer_rec peers = {0};
+    size_t first = f->n;
+    assert_int_equal(sw__dht_get_peers(f->dht, &target, on_peers, on_done, &peers), 0);
+    int masked = 0, real = 0;
+    /* Every node answers with a peer: the real target's one (10.9.9.9),
+     * or, to a masked query, another that must not be reported. */
+    for (size_t i = first; i < f->n && i < first + 40; i++) {
+        sw_krpc_msg q;
+        assert_int_equal(sw__krpc_decode(f->pkts[i].data, f->pkts[i].len, &q), 0);
+        assert_int_equal(q.method, SW_KRPC_GET_PEERS);
+        bool is_real = memcmp(q.target.v, target.v, 20) == 0;
+        if (is_real) {
+            real++;
+        } else {
+            masked++;
+            /* The three leading bits it needs, not more. */
+            assert_int_equal(q.target.v[0] & 0xe0, target.v[0] & 0xe0);
+        }
+        char ip[32];
+        sw__endpoint_format_ip(&f->pkts[i].to, ip, sizeof ip);
+        int k = atoi(strrchr(ip, '.') + 1) - 1;
+        sw_krpc_msg r;
+        memset(&r, 0, sizeof r);
+        r.type = SW_KRPC_RESPONSE;
+        r.tid = q.tid;
+        r.id = id_at(&f->self, 100 + k, 0);
+        sw_endpoint peer;
+        assert_int_equal(
+            sw__endpoint_from_ip(&peer, is_real ? "10.9.9.9" : "10.8.8.8", is_real ? 999 : 888), 0);
+        r.values = &peer;
+        r.num_values = 1;
+        r.has = SW_KRPC_HAS_VALUES;
+        feed_msg(f, &r, ip, f->pkts[i].to.port);
+        sw__krpc_msg_release(&q);
+    }
+    run_ms(f, 50);
+    assert_int_equal(peers.d.calls, 1);
+    /* Masked first, then the closest asked again with the target. */
+    assert_int_equal(masked, SW_DHT_K);
+    assert_int_equal(real, SW_DHT_K);
+    assert_int_equal(peers.real, SW_DHT_K);
+    assert_int_equal(peers.other, 0);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_far_querier_waits),
         cmocka_unit_test(test_neighbour_pinged_at_once),
         cmocka_unit_test(test_first_query_alone),
+        cmocka_unit_test(test_privacy_lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
