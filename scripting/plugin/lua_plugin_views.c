@@ -338,9 +338,11 @@ static int t_add_tracker(lua_State *L)
 /* Joins the arguments from idx on with tostring and spaces. */
 static const char *join_args(lua_State *L, int idx)
 {
+    /* The top is read first: in Lua 5.4 luaL_buffinit pushes a placeholder,
+     * which must not be joined as an argument. */
+    int top = lua_gettop(L);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    int top = lua_gettop(L);
     for (int i = idx; i <= top; i++) {
         if (i > idx)
             luaL_addchar(&b, ' ');

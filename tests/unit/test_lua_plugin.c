@@ -265,7 +265,8 @@ static void test_hooks_on_a_transfer(void **state)
     load_ok(leecher, script);
     assert_true(has_plugin(seeder, "rec"));
     msg_log sl = {0}, ll = {0};
-    wait_msg(seeder, &sl, "added id=");
+    /* The message is the script's text alone (nothing of the stack). */
+    assert_null(strstr(wait_msg(seeder, &sl, "added id="), "userdata"));
     wait_msg(leecher, &ll, "added id=");
 
     sw_torrent_handle hs = pfx_add(seeder, t.ti, seed_dir.path);
