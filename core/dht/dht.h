@@ -150,6 +150,7 @@ typedef struct sw_dht_lookup_stats {
     int timeouts;
     int stored; /* announce/put: nodes that accepted the store */
     int peers;  /* get_peers/announce: peers reported (with repeats) */
+    int64_t seq; /* mutable put: the seq the item was stored with */
 } sw_dht_lookup_stats;
 
 /* The final callback of a lookup: status 0, SW_ERR_DHT_NO_NODES (nobody to

@@ -99,6 +99,7 @@ static void put_lookup_done(sw_dht_traversal *t)
     if (t->put_mutable) {
         if (t->put_seq < 0)
             t->put_seq = t->found ? t->seq + 1 : 1;
+        t->stats.seq = t->put_seq;
         if (sw__dht_item_sign(t->seed, t->salt, t->salt_len, t->put_seq, t->put_v, t->put_v_len,
                               t->put_sig) != 0) {
             sw__dht_trav_finish(t, SW_ERR_CRYPTO);

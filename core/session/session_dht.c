@@ -1023,7 +1023,8 @@ static void on_put(void *user, int status, const sw_dht_lookup_stats *stats)
                 a->payload.dht.public_key = alert_copy(a, c->item.key, 32);
                 a->payload.dht.salt = alert_copy(a, c->item.salt, c->item.salt_len);
                 a->payload.dht.salt_len = a->payload.dht.salt ? c->item.salt_len : 0;
-                a->payload.dht.seq = c->item.seq;
+                /* A put without a seq learns the one used (highest + 1). */
+                a->payload.dht.seq = stats && c->item.seq < 0 ? stats->seq : c->item.seq;
             }
             char hex[41];
             hex_of(c->item.target.v, 20, hex);

@@ -637,6 +637,16 @@ static void test_items(void **state)
     assert_memory_equal(al->payload.dht.value, "5:abcd+", 7);
     sw_alert_free(al);
 
+    /* A plain put without a seq stores at the highest seq + 1 and says so. */
+    mp.value = "2:xy";
+    mp.value_len = 4;
+    mp.seq = -1;
+    assert_int_equal(sw_session_dht_put_mutable_item(b, &mp), 0);
+    al = wait_alert_if(b, SW_ALERT_DHT_PUT, put_stored, NULL, WAIT_MS);
+    assert_non_null(al);
+    assert_int_equal(al->payload.dht.seq, 3);
+    sw_alert_free(al);
+
     /* Bad arguments are refused at once. */
     assert_int_equal(sw_session_dht_get_mutable_item(a, pk, "x", 65), SW_ERR_DHT_SALT_TOO_LARGE);
     sw_dht_mutable_put bad;
