@@ -224,6 +224,15 @@ typedef struct sw_dht_verify_queue {
     size_t head, n;
 } sw_dht_verify_queue;
 
+/* ---- BEP 33 scrape bloom filters (scrape_bloom.c) ---- */
+#define SW_DHT_BLOOM_LEN 256
+/* Adds ep's address (not its port) to the filter. */
+void sw__dht_bloom_insert(uint8_t bloom[SW_DHT_BLOOM_LEN], const sw_endpoint *ep);
+/* into |= other (SW_DHT_BLOOM_LEN bytes each). */
+void sw__dht_bloom_union(uint8_t into[SW_DHT_BLOOM_LEN], const uint8_t *other);
+/* The number of addresses the filter holds, estimated (BEP 33). */
+double sw__dht_bloom_estimate(const uint8_t bloom[SW_DHT_BLOOM_LEN]);
+
 /* (id, ep) just entered the table (live) from a query of its own: a
  * neighbour of ours is pinged now, any other node after
  * SW_DHT_VERIFY_DELAY_MS if it is still unconfirmed then. */
