@@ -11,7 +11,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: cswarm seed TORRENT_FILE -d DATA_DIR [--listen PORT] [--peer HOST:PORT]...\n"
             "                   [--plugin PATH]... [--no-default-plugins]\n"
-            "                   [--ip-filter FILE]\n"
+            "                   [--ip-filter FILE] [--seed-mode] [--super-seed]\n"
             "                   [--utp|--no-utp|--utp-only] [--set NAME=VALUE]...\n"
             "                   [--json-progress] [--quiet]\n"
             "\n"
@@ -29,6 +29,9 @@ static void usage(FILE *out)
             "  --utp / --no-utp   peers over uTP and TCP (uTP tried first; the default) /\n"
             "                     over TCP only\n"
             "  --utp-only         peers over uTP only (TCP off both ways)\n"
+            "  --seed-mode        trust the data: no check at start, each piece verified\n"
+            "                     the first time it is sent (a bad one starts a recheck)\n"
+            "  --super-seed       BEP 16 super seeding: each piece to one peer first\n"
             "  --no-dht           no DHT (peers from trackers, --peer and PEX only)\n"
             "  --dht-node HOST:PORT  a DHT node to join through (repeatable)\n"
             "  --set NAME=VALUE   change a setting (repeatable)\n"

@@ -114,6 +114,24 @@ static void print_json(sw_progress *p, const sw_torrent_status *st)
             st->num_pieces, st->num_pieces_total, st->download_payload_rate,
             st->upload_payload_rate, st->total_payload_download, st->total_payload_upload,
             st->num_peers, st->num_seeds, eta_seconds(st));
+    /* The torrent's modes, so a caller can see that its flags took. */
+    fprintf(o, ",\"modes\":[");
+    const char *sep = "";
+    const struct {
+        bool on;
+        const char *name;
+    } modes[] = {{st->sequential_download, "sequential"},
+                 {st->super_seeding, "super_seeding"},
+                 {st->seed_mode, "seed_mode"},
+                 {st->share_mode, "share_mode"},
+                 {st->upload_mode, "upload_mode"}};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        if (modes[i].on) {
+            fprintf(o, "%s\"%s\"", sep, modes[i].name);
+            sep = ",";
+        }
+    }
+    fprintf(o, "]");
     if (st->error) {
         fprintf(o, ",\"error\":");
         sw_json_cstring(o, st->error_message);

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,21 @@ int sw_cli_transfer_option(sw_cli_transfer *t, int argc, char **argv, int *i)
         }
         t->dht_nodes[t->num_dht_nodes++] = argv[++*i];
         return 1;
+    }
+    static const struct {
+        const char *name;
+        size_t offset;
+    } mode_flags[] = {
+        {"--sequential", offsetof(sw_cli_transfer, sequential)},
+        {"--super-seed", offsetof(sw_cli_transfer, super_seed)},
+        {"--seed-mode", offsetof(sw_cli_transfer, seed_mode)},
+        {"--share-mode", offsetof(sw_cli_transfer, share_mode)},
+    };
+    for (size_t k = 0; k < sizeof mode_flags / sizeof mode_flags[0]; k++) {
+        if (!strcmp(a, mode_flags[k].name)) {
+            *(bool *)((char *)t + mode_flags[k].offset) = true;
+            return 1;
+        }
     }
     if (!strcmp(a, "--json-progress")) {
         t->json = true;
@@ -561,8 +577,8 @@ static int setup(run *r, sw_settings *settings)
     for (int i = 0; i < o->num_dht_nodes && !o->no_dht; i++) {
         rc = sw_session_add_dht_node(r->ses, dht_ip[i], dht_port[i]);
         if (rc < 0)
-            fprintf(stderr, "cswarm %s: warning: --dht-node %s: %s\n", o->command,
-                    o->dht_nodes[i], sw_strerror(rc));
+            fprintf(stderr, "cswarm %s: warning: --dht-node %s: %s\n", o->command, o->dht_nodes[i],
+                    sw_strerror(rc));
     }
     return 0;
 }
@@ -598,6 +614,14 @@ static int add(run *r)
     p.flags |= SW_ADD_OVERRIDE_RESUME_DATA;
     if (o->seed_only)
         p.flags |= SW_ADD_UPLOAD_MODE;
+    if (o->sequential)
+        p.flags |= SW_ADD_SEQUENTIAL_DOWNLOAD;
+    if (o->super_seed)
+        p.flags |= SW_ADD_SUPER_SEEDING;
+    if (o->seed_mode)
+        p.flags |= SW_ADD_SEED_MODE;
+    if (o->share_mode)
+        p.flags |= SW_ADD_SHARE_MODE;
     sw_error_detail err;
     int rc = sw_session_add_torrent(r->ses, &p, &r->h, &err);
     free(resume);

@@ -9,7 +9,7 @@
 #define SW_CLI_MAX_LIST 64
 
 typedef struct sw_cli_transfer {
-    const char *command;  /* "download" or "seed", for messages */
+    const char *command; /* "download" or "seed", for messages */
     /* A .torrent path, a magnet link, or an http(s) URL of a .torrent
      * (downloaded by the session: the torrent shows downloading_metadata
      * until it arrives). */
@@ -29,6 +29,10 @@ typedef struct sw_cli_transfer {
     bool seed_only;             /* cswarm seed: never download */
     bool json;
     bool quiet;
+    bool sequential;                        /* --sequential: pieces in order */
+    bool super_seed;                        /* --super-seed: BEP 16 while seeding */
+    bool seed_mode;                         /* --seed-mode: trust the data, verify pieces as sent */
+    bool share_mode;                        /* --share-mode: fetch only pieces worth passing on */
     bool no_dht;                            /* --no-dht */
     const char *dht_nodes[SW_CLI_MAX_LIST]; /* --dht-node HOST:PORT */
     int num_dht_nodes;
