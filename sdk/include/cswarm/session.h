@@ -364,9 +364,12 @@ SW_API int sw_session_add_extension(sw_session *ses, sw_session_plugin_init_fn i
 /* Loads a plugin from a file: a shared object (dlopen with RTLD_NOW |
  * RTLD_LOCAL; entry point sw_plugin_<name>_init from the file name, else
  * sw_plugin_init). A name without '/' is looked up in the folders of the
- * plugin_search_path setting (as NAME, NAME.so and libNAME.so). ".lua"
- * files are refused with SW_ERR_NOT_SUPPORTED until scripting is built in.
- * Errors: SW_ERR_PLUGIN_OPEN, SW_ERR_PLUGIN_NO_ENTRY, SW_ERR_PLUGIN_ABI,
+ * plugin_search_path setting (as NAME, NAME.so and libNAME.so). A ".lua"
+ * file is a Lua plugin, run by the Lua adapter module (lua_plugin.h; a bare
+ * name may also be in the current folder); SW_ERR_NOT_SUPPORTED if the
+ * adapter is not found, SW_ERR_PLUGIN_INIT with "file:line: message" if
+ * the script fails to load. Errors: SW_ERR_PLUGIN_OPEN,
+ * SW_ERR_PLUGIN_NO_ENTRY, SW_ERR_PLUGIN_ABI,
  * SW_ERR_PLUGIN_INIT, SW_ERR_NOT_FOUND, SW_ERR_EXISTS, as for
  * sw_session_add_extension. */
 SW_API int sw_session_load_plugin(sw_session *ses, const char *path, sw_error_detail *err_out);
