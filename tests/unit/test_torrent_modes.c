@@ -24,189 +24,30 @@
 #include <cswarm/cswarm.h>
 
 #include "disk_fixture.h"
+#include "session_fixture.h"
 
-#define WAIT_MS 20000
 #define PIECE 16384
 #define NPIECES 8
 
 /* ---- helpers ---- */
 
-typedef struct tmpdir {
-    char path[256];
-} tmpdir;
-
-static void tmpdir_make(tmpdir *d)
+static bool has_pieces(const sw_torrent_status *st, void *n)
 {
-    snprintf(d->path, sizeof d->path, "/tmp/sw-modes-test-XXXXXX");
-    assert_non_null(mkdtemp(d->path));
-}
-
-static void tmpdir_remove(tmpdir *d)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->path);
-    assert_int_equal(system(cmd), 0);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
-static void write_file(const char *path, const uint8_t *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
-static bool file_equals(const char *path, const uint8_t *data, size_t len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    uint8_t *buf = malloc(len + 1);
-    size_t got = fread(buf, 1, len + 1, f);
-    fclose(f);
-    bool same = got == len && memcmp(buf, data, len) == 0;
-    free(buf);
-    return same;
-}
-
-static sw_session *new_session(void)
-{
-    sw_settings *s;
-    assert_int_equal(sw_settings_new(&s), 0);
-    assert_int_equal(sw_settings_set_str(s, SW_SET_LISTEN_INTERFACES, "127.0.0.1:0"), 0);
-    assert_int_equal(sw_settings_set_bool(s, SW_SET_ENABLE_DHT, false), 0);
-    assert_int_equal(sw_settings_set_bool(s, SW_SET_ENABLE_LSD, false), 0);
-    assert_int_equal(sw_settings_set_bool(s, SW_SET_ENABLE_UPNP, false), 0);
-    assert_int_equal(sw_settings_set_bool(s, SW_SET_ENABLE_NATPMP, false), 0);
-    assert_int_equal(sw_settings_set_int(s, SW_SET_AIO_THREADS, 2), 0);
-    sw_session_params p;
-    sw_session_params_init(&p);
-    p.settings = s;
-    p.alert_mask = SW_ALERT_CAT_ALL;
-    p.flags = 0;
-    sw_session *ses = NULL;
-    assert_int_equal(sw_session_new(&p, &ses), 0);
-    sw_settings_free(s);
-    assert_int_equal(sw_session_listen_on(ses, 0, 0, "127.0.0.1", 0), 0);
-    return ses;
-}
-
-static void set_int(sw_session *ses, sw_setting_id id, int v)
-{
-    sw_settings *s;
-    assert_int_equal(sw_session_get_settings(ses, &s), 0);
-    assert_int_equal(sw_settings_set_int(s, id, v), 0);
-    assert_int_equal(sw_session_apply_settings(ses, s), 0);
-    sw_settings_free(s);
-}
-
-static void set_bool(sw_session *ses, sw_setting_id id, bool v)
-{
-    sw_settings *s;
-    assert_int_equal(sw_session_get_settings(ses, &s), 0);
-    assert_int_equal(sw_settings_set_bool(s, id, v), 0);
-    assert_int_equal(sw_session_apply_settings(ses, s), 0);
-    sw_settings_free(s);
-}
-
-static sw_alert *wait_alert(sw_session *ses, sw_alert_type type, uint64_t id, int timeout_ms)
-{
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-    while (now_ms() < deadline) {
-        sw_session_wait_for_alert(ses, 50);
-        sw_alert *a;
-        while (sw_session_pop_alert(ses, &a) == 0 && a) {
-            if (a->type == type && (id == 0 || a->torrent_id == id))
-                return a;
-            sw_alert_free(a);
-        }
-    }
-    return NULL;
-}
-
-static sw_torrent_handle add_flags(sw_session *ses, sw_torrent_info *ti, const char *dir,
-                                   uint64_t flags)
-{
-    sw_add_torrent_params p;
-    sw_add_torrent_params_init(&p);
-    p.ti = ti;
-    p.save_path = dir;
-    p.flags |= flags;
-    sw_torrent_handle h;
-    sw_error_detail err;
-    int rc = sw_session_add_torrent(ses, &p, &h, &err);
-    if (rc != 0)
-        fail_msg("add_torrent: %s", err.message);
-    return h;
-}
-
-static sw_torrent_status status_of(sw_torrent_handle h)
-{
-    sw_torrent_status st;
-    assert_int_equal(sw_torrent_get_status(h, &st), 0);
-    return st;
-}
-
-static bool wait_state(sw_torrent_handle h, sw_torrent_state state, int timeout_ms)
-{
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-    while (now_ms() < deadline) {
-        sw_torrent_status st = status_of(h);
-        if (st.state == state && !st.error)
-            return true;
-        usleep(20000);
-    }
-    return false;
+    return st->num_pieces >= *(const int *)n;
 }
 
 static bool wait_pieces(sw_torrent_handle h, int n, int timeout_ms)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-    while (now_ms() < deadline) {
-        if (status_of(h).num_pieces >= n)
-            return true;
-        usleep(20000);
-    }
-    return false;
+    return sfx_wait_status(h, has_pieces, &n, timeout_ms);
 }
 
-static uint16_t port_of(sw_session *ses)
-{
-    uint16_t port = 0;
-    assert_int_equal(sw_session_listen_port(ses, &port), 0);
-    assert_true(port > 0);
-    return port;
-}
-
-/* One 8-piece single-file torrent and a folder holding its data. */
-typedef struct fixture {
-    fx_torrent t;
-    tmpdir seed_dir;
-    char file[300];
-} fixture;
-
+/* One 8-piece single-file torrent, a folder holding its data and an empty
+ * one. */
 static const fx_file one_file[] = {{"blob.bin", (int64_t)NPIECES *PIECE, false}};
 
-static void fixture_setup(fixture *f)
+static void blob_make(sfx_payload *p)
 {
-    memset(f, 0, sizeof *f);
-    assert_int_equal(fx_make_torrent(&f->t, "blob.bin", one_file, 1, PIECE, 11, true), 0);
-    tmpdir_make(&f->seed_dir);
-    snprintf(f->file, sizeof f->file, "%s/blob.bin", f->seed_dir.path);
-    write_file(f->file, f->t.data, (size_t)f->t.total);
-}
-
-static void fixture_teardown(fixture *f)
-{
-    tmpdir_remove(&f->seed_dir);
-    fx_torrent_free(&f->t);
+    sfx_payload_make(p, "blob.bin", one_file, 1, PIECE, 11, true);
 }
 
 /* ---- a raw peer speaking just enough of the wire protocol ---- */
@@ -329,9 +170,9 @@ static void raw_next(int fd, int ms, raw_msg *m)
  * timeout. HAVEs seen on the way are appended to haves (may be NULL). */
 static bool raw_wait(int fd, int id, int ms, raw_msg *m, int *haves, int *nhaves)
 {
-    uint64_t deadline = now_ms() + (uint64_t)ms;
-    while (now_ms() < deadline) {
-        raw_next(fd, (int)(deadline - now_ms()) + 1, m);
+    uint64_t deadline = sfx_now_ms() + (uint64_t)ms;
+    while (sfx_now_ms() < deadline) {
+        raw_next(fd, (int)(deadline - sfx_now_ms()) + 1, m);
         if (m->id < 0)
             return false;
         if (m->id == MSG_HAVE && haves)
@@ -409,9 +250,9 @@ static void watcher_join(watcher *w, uint16_t port, const sw_torrent_info *ti, c
 static void watcher_listen(watcher *w, int ms)
 {
     raw_msg *m = malloc(sizeof *m);
-    uint64_t deadline = now_ms() + (uint64_t)ms;
-    while (now_ms() < deadline) {
-        raw_next(w->fd, (int)(deadline - now_ms()) + 1, m);
+    uint64_t deadline = sfx_now_ms() + (uint64_t)ms;
+    while (sfx_now_ms() < deadline) {
+        raw_next(w->fd, (int)(deadline - sfx_now_ms()) + 1, m);
         if (m->id < 0)
             break;
         if (m->id == MSG_HAVE)
@@ -420,27 +261,27 @@ static void watcher_listen(watcher *w, int ms)
     free(m);
 }
 
+static bool is_super_seeding(const sw_torrent_status *st, void *arg)
+{
+    (void)arg;
+    return st->super_seeding;
+}
+
 static bool wait_super_seeding(sw_torrent_handle h)
 {
-    uint64_t deadline = now_ms() + WAIT_MS;
-    while (now_ms() < deadline) {
-        if (status_of(h).super_seeding)
-            return true;
-        usleep(20000);
-    }
-    return false;
+    return sfx_wait_status(h, is_super_seeding, NULL, SFX_WAIT_MS);
 }
 
 static void test_super_seed_raw_peers(void **state)
 {
     (void)state;
-    fixture f;
-    fixture_setup(&f);
-    sw_session *ses = new_session();
-    sw_torrent_handle h = add_flags(ses, f.t.ti, f.seed_dir.path, SW_ADD_SUPER_SEEDING);
-    assert_true(wait_state(h, SW_TORRENT_SEEDING, WAIT_MS));
+    sfx_payload f;
+    blob_make(&f);
+    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
+    sw_torrent_handle h = sfx_add_flags(ses, f.t.ti, f.seed_dir.path, SW_ADD_SUPER_SEEDING);
+    assert_true(sfx_wait_state(h, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     assert_true(wait_super_seeding(h));
-    uint16_t port = port_of(ses);
+    uint16_t port = sfx_listen_port(ses);
 
     /* Three peers, three different pieces: each piece goes to one peer. */
     watcher w[3];
@@ -479,7 +320,7 @@ static void test_super_seed_raw_peers(void **state)
 
     /* Strict rule (BEP 16): B having its piece is not enough; only when
      * another peer (C) announces B's piece is B shown a new one. */
-    set_bool(ses, SW_SET_STRICT_SUPER_SEEDING, true);
+    sfx_apply_setting(ses, SW_SET_STRICT_SUPER_SEEDING, true);
     raw_send_index(w[1].fd, MSG_HAVE, (uint32_t)pb);
     watcher_listen(&w[1], 1000);
     assert_int_equal(w[1].nhaves, 1);
@@ -493,7 +334,7 @@ static void test_super_seed_raw_peers(void **state)
 
     /* Super seeding off: every peer learns the rest of the pieces. */
     assert_int_equal(sw_torrent_super_seeding(h, false), 0);
-    assert_false(status_of(h).super_seeding);
+    assert_false(sfx_status(h).super_seeding);
     watcher_listen(&w[0], 1000);
     bool told[NPIECES] = {false};
     for (int i = 0; i < w[0].nhaves; i++)
@@ -508,56 +349,56 @@ static void test_super_seed_raw_peers(void **state)
     for (int i = 0; i < 3; i++)
         close(w[i].fd);
     sw_session_free(ses);
-    fixture_teardown(&f);
+    sfx_payload_free(&f);
 }
 
 static void test_super_seed_leechers_complete(void **state)
 {
     (void)state;
-    fixture f;
-    fixture_setup(&f);
-    sw_session *seeder = new_session();
-    sw_torrent_handle hs = add_flags(seeder, f.t.ti, f.seed_dir.path, 0);
-    assert_true(wait_state(hs, SW_TORRENT_SEEDING, WAIT_MS));
+    sfx_payload f;
+    blob_make(&f);
+    sw_session *seeder = sfx_session(0, SW_ALERT_CAT_ALL);
+    sw_torrent_handle hs = sfx_add_flags(seeder, f.t.ti, f.seed_dir.path, 0);
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     /* Not a seed yet while checking; switched on through the handle. */
     assert_int_equal(sw_torrent_super_seeding(hs, true), 0);
     assert_true(wait_super_seeding(hs));
 
-    tmpdir dl[2];
+    sfx_dir dl[2];
     sw_session *leech[2];
     sw_torrent_handle hl[2];
     for (int i = 0; i < 2; i++) {
-        tmpdir_make(&dl[i]);
-        leech[i] = new_session();
-        hl[i] = add_flags(leech[i], f.t.ti, dl[i].path, 0);
-        assert_true(wait_state(hl[i], SW_TORRENT_DOWNLOADING, WAIT_MS));
+        sfx_dir_make(&dl[i]);
+        leech[i] = sfx_session(0, SW_ALERT_CAT_ALL);
+        hl[i] = sfx_add_flags(leech[i], f.t.ti, dl[i].path, 0);
+        assert_true(sfx_wait_state(hl[i], SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     }
     /* The leechers trade with each other too, as super seeding expects. */
-    assert_int_equal(sw_torrent_connect_peer(hl[0], "127.0.0.1", port_of(leech[1])), 0);
+    assert_int_equal(sw_torrent_connect_peer(hl[0], "127.0.0.1", sfx_listen_port(leech[1])), 0);
     for (int i = 0; i < 2; i++)
-        assert_int_equal(sw_torrent_connect_peer(hl[i], "127.0.0.1", port_of(seeder)), 0);
+        assert_int_equal(sw_torrent_connect_peer(hl[i], "127.0.0.1", sfx_listen_port(seeder)), 0);
     for (int i = 0; i < 2; i++) {
-        sw_alert *a = wait_alert(leech[i], SW_ALERT_TORRENT_FINISHED, hl[i].id, 60000);
+        sw_alert *a = sfx_wait_alert(leech[i], SW_ALERT_TORRENT_FINISHED, hl[i].id, 60000);
         assert_non_null(a);
         sw_alert_free(a);
         char path[600];
         snprintf(path, sizeof path, "%s/blob.bin", dl[i].path);
-        assert_true(file_equals(path, f.t.data, (size_t)f.t.total));
+        assert_true(sfx_file_equals(path, f.t.data, (size_t)f.t.total));
     }
     /* Still super seeding; a recheck (no longer a seed while it runs) ends
      * it. */
-    assert_true(status_of(hs).super_seeding);
+    assert_true(sfx_status(hs).super_seeding);
     assert_int_equal(sw_torrent_force_recheck(hs), 0);
-    assert_true(wait_state(hs, SW_TORRENT_SEEDING, WAIT_MS));
-    usleep(1500000);
-    assert_false(status_of(hs).super_seeding);
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sfx_sleep_ms(1500);
+    assert_false(sfx_status(hs).super_seeding);
 
     for (int i = 0; i < 2; i++) {
         sw_session_free(leech[i]);
-        tmpdir_remove(&dl[i]);
+        sfx_dir_remove(&dl[i]);
     }
     sw_session_free(seeder);
-    fixture_teardown(&f);
+    sfx_payload_free(&f);
 }
 
 /* ---- a raw seed that records what a leecher asks of it ---- */
@@ -602,14 +443,14 @@ static void raw_seed_close(raw_seed *s)
 static void test_upload_mode_requests_nothing(void **state)
 {
     (void)state;
-    fixture f;
-    fixture_setup(&f);
-    tmpdir dl;
-    tmpdir_make(&dl);
-    sw_session *ses = new_session();
-    sw_torrent_handle h = add_flags(ses, f.t.ti, dl.path, SW_ADD_UPLOAD_MODE);
-    assert_true(wait_state(h, SW_TORRENT_DOWNLOADING, WAIT_MS));
-    assert_true(status_of(h).upload_mode);
+    sfx_payload f;
+    blob_make(&f);
+    sfx_dir dl;
+    sfx_dir_make(&dl);
+    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
+    sw_torrent_handle h = sfx_add_flags(ses, f.t.ti, dl.path, SW_ADD_UPLOAD_MODE);
+    assert_true(sfx_wait_state(h, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    assert_true(sfx_status(h).upload_mode);
     raw_seed s;
     raw_seed_listen(&s);
     assert_int_equal(sw_torrent_connect_peer(h, "127.0.0.1", s.port), 0);
@@ -617,14 +458,14 @@ static void test_upload_mode_requests_nothing(void **state)
 
     /* In upload mode: neither interested nor a single request. */
     raw_msg *m = malloc(sizeof *m);
-    uint64_t until = now_ms() + 2500;
-    while (now_ms() < until) {
+    uint64_t until = sfx_now_ms() + 2500;
+    while (sfx_now_ms() < until) {
         raw_next(s.fd, 200, m);
         assert_true(m->id != MSG_REQUEST && m->id != MSG_INTERESTED);
     }
     /* Leaving it: interest and requests follow. */
     assert_int_equal(sw_torrent_set_upload_mode(h, false), 0);
-    assert_false(status_of(h).upload_mode);
+    assert_false(sfx_status(h).upload_mode);
     assert_true(raw_wait(s.fd, MSG_REQUEST, 5000, m, NULL, NULL));
     /* Entering it again drops interest. */
     assert_int_equal(sw_torrent_set_upload_mode(h, true), 0);
@@ -632,8 +473,8 @@ static void test_upload_mode_requests_nothing(void **state)
     free(m);
     raw_seed_close(&s);
     sw_session_free(ses);
-    tmpdir_remove(&dl);
-    fixture_teardown(&f);
+    sfx_dir_remove(&dl);
+    sfx_payload_free(&f);
 }
 
 /* Mounts a tmpfs of size bytes on dir (or changes its size); false where
@@ -649,80 +490,80 @@ static bool mount_tmpfs(const char *dir, const char *size, bool remount)
 static void test_upload_mode_on_full_disk(void **state)
 {
     (void)state;
-    fixture f;
-    fixture_setup(&f);
+    sfx_payload f;
+    blob_make(&f);
     /* The leecher saves to a tmpfs of one page: the first block it writes
      * fills it. */
-    tmpdir dl;
-    tmpdir_make(&dl);
+    sfx_dir dl;
+    sfx_dir_make(&dl);
     if (!mount_tmpfs(dl.path, "4k", false)) {
-        tmpdir_remove(&dl);
-        fixture_teardown(&f);
+        sfx_dir_remove(&dl);
+        sfx_payload_free(&f);
         skip(); /* needs root to mount a small file system */
     }
-    sw_session *seeder = new_session();
-    sw_torrent_handle hs = add_flags(seeder, f.t.ti, f.seed_dir.path, 0);
-    assert_true(wait_state(hs, SW_TORRENT_SEEDING, WAIT_MS));
-    sw_session *leech = new_session();
-    sw_torrent_handle hl = add_flags(leech, f.t.ti, dl.path, 0);
-    assert_true(wait_state(hl, SW_TORRENT_DOWNLOADING, WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", port_of(seeder)), 0);
-    sw_alert *a = wait_alert(leech, SW_ALERT_FILE_ERROR, hl.id, WAIT_MS);
+    sw_session *seeder = sfx_session(0, SW_ALERT_CAT_ALL);
+    sw_torrent_handle hs = sfx_add_flags(seeder, f.t.ti, f.seed_dir.path, 0);
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sw_session *leech = sfx_session(0, SW_ALERT_CAT_ALL);
+    sw_torrent_handle hl = sfx_add_flags(leech, f.t.ti, dl.path, 0);
+    assert_true(sfx_wait_state(hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", sfx_listen_port(seeder)), 0);
+    sw_alert *a = sfx_wait_alert(leech, SW_ALERT_FILE_ERROR, hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     assert_int_equal(a->error, UV_ENOSPC);
     sw_alert_free(a);
     /* Not stopped: in upload mode, still connected, no error. */
-    sw_torrent_status st = status_of(hl);
+    sw_torrent_status st = sfx_status(hl);
     assert_true(st.upload_mode);
     assert_int_equal(st.error, 0);
     assert_false(st.paused);
     assert_int_equal(st.num_peers, 1);
 
     /* Leaving it tries again: the disk is still full, so it comes back. */
-    usleep(300000);
+    sfx_sleep_ms(300);
     while (sw_session_pop_alert(leech, &a) == 0 && a)
         sw_alert_free(a);
     assert_int_equal(sw_torrent_set_upload_mode(hl, false), 0);
-    a = wait_alert(leech, SW_ALERT_FILE_ERROR, hl.id, WAIT_MS);
+    a = sfx_wait_alert(leech, SW_ALERT_FILE_ERROR, hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     assert_int_equal(a->error, UV_ENOSPC);
     sw_alert_free(a);
-    st = status_of(hl);
+    st = sfx_status(hl);
     assert_true(st.upload_mode);
     assert_int_equal(st.error, 0);
 
     /* An auto-managed torrent tries again by itself after
      * optimistic_disk_retry seconds (and is back in upload mode). */
-    set_int(leech, SW_SET_OPTIMISTIC_DISK_RETRY, 1);
-    usleep(300000);
+    sfx_apply_setting(leech, SW_SET_OPTIMISTIC_DISK_RETRY, 1);
+    sfx_sleep_ms(300);
     while (sw_session_pop_alert(leech, &a) == 0 && a)
         sw_alert_free(a);
-    a = wait_alert(leech, SW_ALERT_FILE_ERROR, hl.id, 2500); /* not auto-managed: stays */
+    a = sfx_wait_alert(leech, SW_ALERT_FILE_ERROR, hl.id, 2500); /* not auto-managed: stays */
     assert_null(a);
     assert_int_equal(sw_torrent_auto_managed(hl, true), 0);
-    a = wait_alert(leech, SW_ALERT_FILE_ERROR, hl.id, WAIT_MS);
+    a = sfx_wait_alert(leech, SW_ALERT_FILE_ERROR, hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     assert_int_equal(a->error, UV_ENOSPC);
     sw_alert_free(a);
     assert_int_equal(sw_torrent_auto_managed(hl, false), 0);
-    assert_true(status_of(hl).upload_mode);
+    assert_true(sfx_status(hl).upload_mode);
 
     /* Room made: out of upload mode the download completes. */
     assert_true(mount_tmpfs(dl.path, "1m", true));
     assert_int_equal(sw_torrent_set_upload_mode(hl, false), 0);
-    assert_true(wait_state(hl, SW_TORRENT_SEEDING, WAIT_MS));
+    assert_true(sfx_wait_state(hl, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     char path[300];
     snprintf(path, sizeof path, "%s/blob.bin", dl.path);
-    assert_true(file_equals(path, f.t.data, (size_t)f.t.total));
-    assert_false(status_of(hl).upload_mode);
+    assert_true(sfx_file_equals(path, f.t.data, (size_t)f.t.total));
+    assert_false(sfx_status(hl).upload_mode);
 
     sw_session_free(leech);
     sw_session_free(seeder);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "umount '%s'", dl.path);
     assert_int_equal(system(cmd), 0);
-    tmpdir_remove(&dl);
-    fixture_teardown(&f);
+    sfx_dir_remove(&dl);
+    sfx_payload_free(&f);
 }
 
 /* ---- share mode ---- */
@@ -730,43 +571,43 @@ static void test_upload_mode_on_full_disk(void **state)
 static void test_share_mode(void **state)
 {
     (void)state;
-    fixture f;
-    fixture_setup(&f);
-    sw_session *seeder = new_session();
-    sw_torrent_handle hs = add_flags(seeder, f.t.ti, f.seed_dir.path, 0);
-    assert_true(wait_state(hs, SW_TORRENT_SEEDING, WAIT_MS));
+    sfx_payload f;
+    blob_make(&f);
+    sw_session *seeder = sfx_session(0, SW_ALERT_CAT_ALL);
+    sw_torrent_handle hs = sfx_add_flags(seeder, f.t.ti, f.seed_dir.path, 0);
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
 
     /* The share-mode torrent: nothing wanted, so finished at once. */
-    tmpdir mdir;
-    tmpdir_make(&mdir);
-    sw_session *ms = new_session();
-    set_int(ms, SW_SET_SHARE_MODE_TARGET, 2);
-    sw_torrent_handle hm = add_flags(ms, f.t.ti, mdir.path, SW_ADD_SHARE_MODE);
-    assert_true(wait_state(hm, SW_TORRENT_FINISHED, WAIT_MS));
-    assert_true(status_of(hm).share_mode);
-    assert_int_equal(sw_torrent_connect_peer(hm, "127.0.0.1", port_of(seeder)), 0);
+    sfx_dir mdir;
+    sfx_dir_make(&mdir);
+    sw_session *ms = sfx_session(0, SW_ALERT_CAT_ALL);
+    sfx_apply_setting(ms, SW_SET_SHARE_MODE_TARGET, 2);
+    sw_torrent_handle hm = sfx_add_flags(ms, f.t.ti, mdir.path, SW_ADD_SHARE_MODE);
+    assert_true(sfx_wait_state(hm, SW_TORRENT_FINISHED, SFX_WAIT_MS));
+    assert_true(sfx_status(hm).share_mode);
+    assert_int_equal(sw_torrent_connect_peer(hm, "127.0.0.1", sfx_listen_port(seeder)), 0);
 
     /* With only a seed around nobody needs anything: nothing fetched. */
-    usleep(3000000);
-    assert_int_equal(status_of(hm).num_pieces, 0);
-    assert_int_equal(status_of(hm).total_payload_download, 0);
+    sfx_sleep_ms(3000);
+    assert_int_equal(sfx_status(hm).num_pieces, 0);
+    assert_int_equal(sfx_status(hm).total_payload_download, 0);
 
     /* Two peers that lack everything (in upload mode for now, so they take
      * nothing yet) make one piece worth fetching — one only: nothing went
      * out yet to pay for a second. */
-    tmpdir dl[2];
+    sfx_dir dl[2];
     sw_session *peer[2];
     sw_torrent_handle hp[2];
     for (int i = 0; i < 2; i++) {
-        tmpdir_make(&dl[i]);
-        peer[i] = new_session();
-        hp[i] = add_flags(peer[i], f.t.ti, dl[i].path, SW_ADD_UPLOAD_MODE);
-        assert_true(wait_state(hp[i], SW_TORRENT_DOWNLOADING, WAIT_MS));
-        assert_int_equal(sw_torrent_connect_peer(hp[i], "127.0.0.1", port_of(ms)), 0);
+        sfx_dir_make(&dl[i]);
+        peer[i] = sfx_session(0, SW_ALERT_CAT_ALL);
+        hp[i] = sfx_add_flags(peer[i], f.t.ti, dl[i].path, SW_ADD_UPLOAD_MODE);
+        assert_true(sfx_wait_state(hp[i], SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+        assert_int_equal(sw_torrent_connect_peer(hp[i], "127.0.0.1", sfx_listen_port(ms)), 0);
     }
-    assert_true(wait_pieces(hm, 1, WAIT_MS));
-    usleep(4500000);
-    sw_torrent_status st = status_of(hm);
+    assert_true(wait_pieces(hm, 1, SFX_WAIT_MS));
+    sfx_sleep_ms(4500);
+    sw_torrent_status st = sfx_status(hm);
     assert_int_equal(st.num_pieces, 1);
     assert_int_equal(st.state, SW_TORRENT_FINISHED);
     assert_int_equal(st.total_payload_download, PIECE);
@@ -776,9 +617,9 @@ static void test_share_mode(void **state)
     for (int i = 0; i < 2; i++)
         assert_int_equal(sw_torrent_set_upload_mode(hp[i], false), 0);
     for (int i = 0; i < 2; i++)
-        assert_true(wait_pieces(hp[i], 1, WAIT_MS));
-    assert_true(wait_pieces(hm, 2, WAIT_MS));
-    st = status_of(hm);
+        assert_true(wait_pieces(hp[i], 1, SFX_WAIT_MS));
+    assert_true(wait_pieces(hm, 2, SFX_WAIT_MS));
+    st = sfx_status(hm);
     assert_true(st.total_payload_upload >= 2 * PIECE);
     assert_true(st.total_payload_download <= st.total_payload_upload / 2 + PIECE);
     assert_true(st.num_pieces < NPIECES);
@@ -786,29 +627,29 @@ static void test_share_mode(void **state)
 
     /* Out of share mode it is a plain download and completes. */
     assert_int_equal(sw_torrent_set_share_mode(hm, false), 0);
-    assert_true(wait_state(hm, SW_TORRENT_SEEDING, WAIT_MS));
-    assert_false(status_of(hm).share_mode);
+    assert_true(sfx_wait_state(hm, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    assert_false(sfx_status(hm).share_mode);
 
     for (int i = 0; i < 2; i++) {
         sw_session_free(peer[i]);
-        tmpdir_remove(&dl[i]);
+        sfx_dir_remove(&dl[i]);
     }
     sw_session_free(ms);
     sw_session_free(seeder);
-    tmpdir_remove(&mdir);
-    fixture_teardown(&f);
+    sfx_dir_remove(&mdir);
+    sfx_payload_free(&f);
 }
 
 /* ---- sequential download ---- */
 
 /* The pieces of the first n requests a leecher sends to a raw seed. */
-static void first_requests(const fixture *f, uint64_t flags, int n, int *pieces)
+static void first_requests(const sfx_payload *f, uint64_t flags, int n, int *pieces)
 {
-    tmpdir dl;
-    tmpdir_make(&dl);
-    sw_session *ses = new_session();
-    sw_torrent_handle h = add_flags(ses, f->t.ti, dl.path, flags);
-    assert_true(wait_state(h, SW_TORRENT_DOWNLOADING, WAIT_MS));
+    sfx_dir dl;
+    sfx_dir_make(&dl);
+    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
+    sw_torrent_handle h = sfx_add_flags(ses, f->t.ti, dl.path, flags);
+    assert_true(sfx_wait_state(h, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     raw_seed s;
     raw_seed_listen(&s);
     assert_int_equal(sw_torrent_connect_peer(h, "127.0.0.1", s.port), 0);
@@ -821,14 +662,14 @@ static void first_requests(const fixture *f, uint64_t flags, int n, int *pieces)
     free(m);
     raw_seed_close(&s);
     sw_session_free(ses);
-    tmpdir_remove(&dl);
+    sfx_dir_remove(&dl);
 }
 
 static void test_sequential_requests(void **state)
 {
     (void)state;
-    fixture f;
-    fixture_setup(&f);
+    sfx_payload f;
+    blob_make(&f);
     int got[4];
     first_requests(&f, SW_ADD_SEQUENTIAL_DOWNLOAD, 4, got);
     for (int i = 0; i < 4; i++)
@@ -842,7 +683,7 @@ static void test_sequential_requests(void **state)
             in_order = in_order && got[i] == i;
     }
     assert_false(in_order);
-    fixture_teardown(&f);
+    sfx_payload_free(&f);
 }
 
 /* ---- resume data ---- */
@@ -850,7 +691,7 @@ static void test_sequential_requests(void **state)
 static uint8_t *save_resume(sw_session *ses, sw_torrent_handle h, size_t *len_out)
 {
     assert_int_equal(sw_torrent_save_resume_data(h, 0), 0);
-    sw_alert *a = wait_alert(ses, SW_ALERT_SAVE_RESUME_DATA, h.id, WAIT_MS);
+    sw_alert *a = sfx_wait_alert(ses, SW_ALERT_SAVE_RESUME_DATA, h.id, SFX_WAIT_MS);
     assert_non_null(a);
     *len_out = a->payload.resume.len;
     uint8_t *buf = malloc(*len_out);
@@ -877,12 +718,12 @@ static sw_torrent_handle add_resume(sw_session *ses, sw_torrent_info *ti, const 
 static void test_modes_in_resume_data(void **state)
 {
     (void)state;
-    fixture f;
-    fixture_setup(&f);
-    sw_session *ses = new_session();
+    sfx_payload f;
+    blob_make(&f);
+    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
     /* A super seeder keeps super seeding through its resume data... */
-    sw_torrent_handle h = add_flags(ses, f.t.ti, f.seed_dir.path, SW_ADD_SUPER_SEEDING);
-    assert_true(wait_state(h, SW_TORRENT_SEEDING, WAIT_MS));
+    sw_torrent_handle h = sfx_add_flags(ses, f.t.ti, f.seed_dir.path, SW_ADD_SUPER_SEEDING);
+    assert_true(sfx_wait_state(h, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     assert_true(wait_super_seeding(h));
     size_t len;
     uint8_t *resume = save_resume(ses, h, &len);
@@ -892,29 +733,29 @@ static void test_modes_in_resume_data(void **state)
     /* ... unless the add flags override it. */
     assert_int_equal(sw_session_remove_torrent(ses, h, 0), 0);
     h = add_resume(ses, f.t.ti, f.seed_dir.path, resume, len, SW_ADD_OVERRIDE_RESUME_DATA);
-    assert_true(wait_state(h, SW_TORRENT_SEEDING, WAIT_MS));
-    usleep(1500000);
-    assert_false(status_of(h).super_seeding);
+    assert_true(sfx_wait_state(h, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sfx_sleep_ms(1500);
+    assert_false(sfx_status(h).super_seeding);
     free(resume);
     assert_int_equal(sw_session_remove_torrent(ses, h, 0), 0);
 
     /* Share mode too: back in share mode, nothing wanted, finished. */
-    tmpdir dl;
-    tmpdir_make(&dl);
-    h = add_flags(ses, f.t.ti, dl.path, SW_ADD_SHARE_MODE);
-    assert_true(wait_state(h, SW_TORRENT_FINISHED, WAIT_MS));
+    sfx_dir dl;
+    sfx_dir_make(&dl);
+    h = sfx_add_flags(ses, f.t.ti, dl.path, SW_ADD_SHARE_MODE);
+    assert_true(sfx_wait_state(h, SW_TORRENT_FINISHED, SFX_WAIT_MS));
     resume = save_resume(ses, h, &len);
     assert_int_equal(sw_session_remove_torrent(ses, h, 0), 0);
     h = add_resume(ses, f.t.ti, dl.path, resume, len, 0);
-    assert_true(wait_state(h, SW_TORRENT_FINISHED, WAIT_MS));
-    sw_torrent_status st = status_of(h);
+    assert_true(sfx_wait_state(h, SW_TORRENT_FINISHED, SFX_WAIT_MS));
+    sw_torrent_status st = sfx_status(h);
     assert_true(st.share_mode);
     assert_int_equal(st.total_wanted, 0);
     free(resume);
 
     sw_session_free(ses);
-    tmpdir_remove(&dl);
-    fixture_teardown(&f);
+    sfx_dir_remove(&dl);
+    sfx_payload_free(&f);
 }
 
 int main(void)

@@ -183,6 +183,17 @@ sw_torrent_handle sfx_add(sw_session *ses, sw_torrent_info *ti, const char *dir)
     return sfx_add_params(ses, &p);
 }
 
+sw_torrent_handle sfx_add_flags(sw_session *ses, sw_torrent_info *ti, const char *dir,
+                                uint64_t flags)
+{
+    sw_add_torrent_params p;
+    sw_add_torrent_params_init(&p);
+    p.ti = ti;
+    p.save_path = dir;
+    p.flags |= flags;
+    return sfx_add_params(ses, &p);
+}
+
 sw_torrent_handle sfx_add_hash(sw_session *ses, const sw_sha1 *info_hash, const char *dir)
 {
     sw_add_torrent_params p;

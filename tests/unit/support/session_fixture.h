@@ -94,6 +94,10 @@ void sfx_drain(sw_session *ses);
 sw_torrent_handle sfx_add_params(sw_session *ses, const sw_add_torrent_params *p);
 /* Adds ti (default flags) saving under dir. */
 sw_torrent_handle sfx_add(sw_session *ses, sw_torrent_info *ti, const char *dir);
+/* Adds ti saving under dir with these SW_ADD_* flags on top of the
+ * defaults (a mode such as upload or share mode from the start). */
+sw_torrent_handle sfx_add_flags(sw_session *ses, sw_torrent_info *ti, const char *dir,
+                                uint64_t flags);
 /* Adds by info-hash alone, as a magnet link does. */
 sw_torrent_handle sfx_add_hash(sw_session *ses, const sw_sha1 *info_hash, const char *dir);
 
