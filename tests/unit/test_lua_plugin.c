@@ -22,35 +22,15 @@
 #include <cswarm/cswarm.h>
 
 #include "plugin_fixture.h"
+#include "session_fixture.h"
 
 /* ---- helpers ---- */
 
-static char *write_script(const pfx_dir *dir, const char *name, const char *text)
+static char *write_script(const sfx_dir *dir, const char *name, const char *text)
 {
     char *path = fx_path(dir->path, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    sfx_write_file(path, text, strlen(text));
     return path;
-}
-
-static void set_setting_int(sw_session *ses, sw_setting_id id, int v)
-{
-    sw_settings *s;
-    assert_int_equal(sw_session_get_settings(ses, &s), 0);
-    assert_int_equal(sw_settings_set_int(s, id, v), 0);
-    assert_int_equal(sw_session_apply_settings(ses, s), 0);
-    sw_settings_free(s);
-}
-
-static void set_setting_bool(sw_session *ses, sw_setting_id id, bool v)
-{
-    sw_settings *s;
-    assert_int_equal(sw_session_get_settings(ses, &s), 0);
-    assert_int_equal(sw_settings_set_bool(s, id, v), 0);
-    assert_int_equal(sw_session_apply_settings(ses, s), 0);
-    sw_settings_free(s);
 }
 
 static void load_ok(sw_session *ses, const char *path)
@@ -110,9 +90,9 @@ static const char *wait_type_msg(sw_session *ses, msg_log *l, sw_alert_type type
                                  const char *needle)
 {
     const char *found = log_find(l, needle);
-    uint64_t deadline = pfx_now_ms() + PFX_WAIT_MS;
-    while (!found && pfx_now_ms() < deadline) {
-        sw_alert *a = pfx_wait_alert(ses, type, 0, 500);
+    uint64_t deadline = sfx_now_ms() + SFX_WAIT_MS;
+    while (!found && sfx_now_ms() < deadline) {
+        sw_alert *a = sfx_wait_alert(ses, type, 0, 500);
         if (!a)
             continue;
         if (l->n < MAX_MSGS)
@@ -138,7 +118,7 @@ static const char *wait_msg(sw_session *ses, msg_log *l, const char *needle)
 /* Waits for a plugin_error alert and checks its message and path. */
 static void expect_disabled(sw_session *ses, const char *needle, const char *path)
 {
-    sw_alert *a = pfx_wait_alert(ses, SW_ALERT_PLUGIN_ERROR, 0, PFX_WAIT_MS);
+    sw_alert *a = sfx_wait_alert(ses, SW_ALERT_PLUGIN_ERROR, 0, SFX_WAIT_MS);
     assert_non_null(a);
     if (!strstr(a->message, needle))
         fail_msg("plugin_error \"%s\" lacks \"%s\"", a->message, needle);
@@ -150,8 +130,8 @@ static void expect_disabled(sw_session *ses, const char *needle, const char *pat
 
 /* A session with one torrent (so torrent hooks run), data on disk. */
 typedef struct solo {
-    fx_torrent t;
-    pfx_dir dir, scripts;
+    sfx_payload p;
+    sfx_dir scripts;
     sw_session *ses;
 } solo;
 
@@ -160,25 +140,22 @@ static const fx_file small_files[] = {{"s.bin", 40000, false}};
 static void solo_setup(solo *w)
 {
     memset(w, 0, sizeof *w);
-    assert_int_equal(fx_make_torrent(&w->t, "solo", small_files, 1, 16384, 5, true), 0);
-    pfx_dir_make(&w->dir);
-    pfx_dir_make(&w->scripts);
-    pfx_write_data(&w->t, w->dir.path);
-    w->ses = pfx_session(0, SW_ALERT_CAT_ALL);
+    sfx_payload_make(&w->p, "solo", small_files, 1, 16384, 5, true);
+    sfx_dir_make(&w->scripts);
+    w->ses = sfx_session(0, SW_ALERT_CAT_ALL);
 }
 
 static void solo_add_torrent(solo *w)
 {
-    sw_torrent_handle h = pfx_add(w->ses, w->t.ti, w->dir.path);
-    assert_true(pfx_wait_state(h, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    sw_torrent_handle h = sfx_add(w->ses, w->p.t.ti, w->p.seed_dir.path);
+    assert_true(sfx_wait_state(h, SW_TORRENT_SEEDING, SFX_WAIT_MS));
 }
 
 static void solo_teardown(solo *w)
 {
     sw_session_free(w->ses);
-    pfx_dir_remove(&w->dir);
-    pfx_dir_remove(&w->scripts);
-    fx_torrent_free(&w->t);
+    sfx_payload_free(&w->p);
+    sfx_dir_remove(&w->scripts);
 }
 
 /* ---- hooks and views on a transfer ---- */
@@ -251,16 +228,13 @@ static const fx_file files[] = {{"a.bin", 200000, false}, {"b.bin", 70001, false
 static void test_hooks_on_a_transfer(void **state)
 {
     (void)state;
-    fx_torrent t;
-    assert_int_equal(fx_make_torrent(&t, "luahooks", files, 2, 32768, 11, false), 0);
-    pfx_dir seed_dir, leech_dir, scripts;
-    pfx_dir_make(&seed_dir);
-    pfx_dir_make(&leech_dir);
-    pfx_dir_make(&scripts);
-    pfx_write_data(&t, seed_dir.path);
+    sfx_payload p;
+    sfx_payload_make(&p, "luahooks", files, 2, 32768, 11, false);
+    sfx_dir scripts;
+    sfx_dir_make(&scripts);
     char *script = write_script(&scripts, "recorder_plugin.lua", recorder_lua);
-    sw_session *seeder = pfx_session(0, SW_ALERT_CAT_ALL);
-    sw_session *leecher = pfx_session(0, SW_ALERT_CAT_ALL);
+    sw_session *seeder = sfx_session(0, SW_ALERT_CAT_ALL);
+    sw_session *leecher = sfx_session(0, SW_ALERT_CAT_ALL);
     load_ok(seeder, script);
     load_ok(leecher, script);
     assert_true(has_plugin(seeder, "rec"));
@@ -269,22 +243,22 @@ static void test_hooks_on_a_transfer(void **state)
     assert_null(strstr(wait_msg(seeder, &sl, "added id="), "userdata"));
     wait_msg(leecher, &ll, "added id=");
 
-    sw_torrent_handle hs = pfx_add(seeder, t.ti, seed_dir.path);
-    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
-    sw_torrent_handle hl = pfx_add(leecher, t.ti, leech_dir.path);
-    assert_true(pfx_wait_state(hl, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", pfx_port(seeder)), 0);
-    assert_true(pfx_wait_finished(hl, PFX_WAIT_MS));
-    assert_true(pfx_data_equals(&t, leech_dir.path));
+    sw_torrent_handle hs = sfx_add(seeder, p.t.ti, p.seed_dir.path);
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sw_torrent_handle hl = sfx_add(leecher, p.t.ti, p.dl_dir.path);
+    assert_true(sfx_wait_state(hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", sfx_listen_port(seeder)), 0);
+    assert_true(sfx_wait_finished(hl, SFX_WAIT_MS));
+    assert_true(sfx_torrent_data_equals(&p.t, p.dl_dir.path));
 
     /* The torrent view: info-hash in hex, name, piece count. */
     char hex[41];
-    const sw_sha1 *ih = &sw_torrent_info_hashes(t.ti)->v1;
+    const sw_sha1 *ih = &sw_torrent_info_hashes(p.t.ti)->v1;
     for (int i = 0; i < 20; i++)
         snprintf(hex + 2 * i, 3, "%02x", ih->v[i]);
     char expect[128];
     snprintf(expect, sizeof expect, "new_torrent %s luahooks pieces=%d", hex,
-             sw_torrent_info_num_pieces(t.ti));
+             sw_torrent_info_num_pieces(p.t.ti));
     wait_msg(leecher, &ll, expect);
     wait_msg(seeder, &sl, expect);
     wait_msg(leecher, &ll, "metadata ok=true name=luahooks");
@@ -303,7 +277,7 @@ static void test_hooks_on_a_transfer(void **state)
     wait_msg(leecher, &ll, expect);
     /* Every block arrived through on_piece with its length: the last pass
      * saw the whole torrent (one peer, no duplicates). */
-    int np = sw_torrent_info_num_pieces(t.ti);
+    int np = sw_torrent_info_num_pieces(p.t.ti);
     snprintf(expect, sizeof expect, "passes=%d have=%d progress=1.00 bytes=270001 blocks=", np, np);
     wait_msg(leecher, &ll, expect);
     /* The seeder's request hook saw only well-formed requests (no error
@@ -316,10 +290,8 @@ static void test_hooks_on_a_transfer(void **state)
     log_free(&sl);
     log_free(&ll);
     free(script);
-    pfx_dir_remove(&seed_dir);
-    pfx_dir_remove(&leech_dir);
-    pfx_dir_remove(&scripts);
-    fx_torrent_free(&t);
+    sfx_dir_remove(&scripts);
+    sfx_payload_free(&p);
 }
 
 /* The example plugins of sdk/examples/lua load and work together on a
@@ -329,27 +301,23 @@ static void test_example_plugins(void **state)
     (void)state;
     static const char *const examples[] = {"hello_plugin.lua", "wire_stats_plugin.lua",
                                            "ut_pex_plugin.lua"};
-    fx_torrent t;
-    assert_int_equal(fx_make_torrent(&t, "examples", files, 2, 32768, 12, false), 0);
-    pfx_dir seed_dir, leech_dir;
-    pfx_dir_make(&seed_dir);
-    pfx_dir_make(&leech_dir);
-    pfx_write_data(&t, seed_dir.path);
-    sw_session *seeder = pfx_session(0, SW_ALERT_CAT_ALL);
-    sw_session *leecher = pfx_session(0, SW_ALERT_CAT_ALL);
+    sfx_payload p;
+    sfx_payload_make(&p, "examples", files, 2, 32768, 12, false);
+    sw_session *seeder = sfx_session(0, SW_ALERT_CAT_ALL);
+    sw_session *leecher = sfx_session(0, SW_ALERT_CAT_ALL);
     for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/../../sdk/examples/lua/%s", SW_TEST_DATA_DIR, examples[i]);
         load_ok(seeder, path);
         load_ok(leecher, path);
     }
-    sw_torrent_handle hs = pfx_add(seeder, t.ti, seed_dir.path);
-    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
-    sw_torrent_handle hl = pfx_add(leecher, t.ti, leech_dir.path);
-    assert_true(pfx_wait_state(hl, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", pfx_port(seeder)), 0);
-    assert_true(pfx_wait_finished(hl, PFX_WAIT_MS));
-    assert_true(pfx_data_equals(&t, leech_dir.path));
+    sw_torrent_handle hs = sfx_add(seeder, p.t.ti, p.seed_dir.path);
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sw_torrent_handle hl = sfx_add(leecher, p.t.ti, p.dl_dir.path);
+    assert_true(sfx_wait_state(hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", sfx_listen_port(seeder)), 0);
+    assert_true(sfx_wait_finished(hl, SFX_WAIT_MS));
+    assert_true(sfx_torrent_data_equals(&p.t, p.dl_dir.path));
     msg_log sl = {0}, ll = {0};
     wait_type_msg(seeder, &sl, SW_ALERT_LOG, "[hello] 127.0.0.1 says hello");
     wait_type_msg(leecher, &ll, SW_ALERT_LOG, "[hello] 127.0.0.1 says hello");
@@ -361,9 +329,7 @@ static void test_example_plugins(void **state)
     sw_session_free(seeder);
     log_free(&sl);
     log_free(&ll);
-    pfx_dir_remove(&seed_dir);
-    pfx_dir_remove(&leech_dir);
-    fx_torrent_free(&t);
+    sfx_payload_free(&p);
 }
 
 /* ---- failures ---- */
@@ -410,7 +376,7 @@ static void test_runaway_hook_is_stopped(void **state)
     (void)state;
     solo w;
     solo_setup(&w);
-    set_setting_int(w.ses, SW_SET_LUA_INSTRUCTION_LIMIT, 200000);
+    sfx_apply_setting(w.ses, SW_SET_LUA_INSTRUCTION_LIMIT, 200000);
     /* The script even catches the error: the stop must still hold. */
     char *path = write_script(&w.scripts, "loop_plugin.lua",
                               "return { session = { on_tick = function()\n"
@@ -419,9 +385,9 @@ static void test_runaway_hook_is_stopped(void **state)
                               "  end\n"
                               "end } }\n");
     load_ok(w.ses, path);
-    uint64_t t0 = pfx_now_ms();
+    uint64_t t0 = sfx_now_ms();
     expect_disabled(w.ses, "loop_plugin.lua:3: instruction limit exceeded", path);
-    assert_true(pfx_now_ms() - t0 < 10000);
+    assert_true(sfx_now_ms() - t0 < 10000);
     assert_false(has_plugin(w.ses, "loop"));
     /* Coroutines share the call's budget: many short-lived ones, each
      * below the limit, are stopped too. */
@@ -432,9 +398,9 @@ static void test_runaway_hook_is_stopped(void **state)
                             "  end\n"
                             "end } }\n");
     load_ok(w.ses, co);
-    t0 = pfx_now_ms();
+    t0 = sfx_now_ms();
     expect_disabled(w.ses, "coro_plugin.lua:3: instruction limit exceeded", co);
-    assert_true(pfx_now_ms() - t0 < 10000);
+    assert_true(sfx_now_ms() - t0 < 10000);
     free(co);
     /* The network thread is free again: a torrent still checks. */
     solo_add_torrent(&w);
@@ -447,7 +413,7 @@ static void test_memory_limit(void **state)
     (void)state;
     solo w;
     solo_setup(&w);
-    set_setting_int(w.ses, SW_SET_LUA_MEMORY_LIMIT, 1 << 20);
+    sfx_apply_setting(w.ses, SW_SET_LUA_MEMORY_LIMIT, 1 << 20);
     char *path = write_script(&w.scripts, "hungry_plugin.lua",
                               "local keep = {}\n"
                               "return { session = { on_tick = function()\n"
@@ -475,7 +441,7 @@ static void test_sandbox(void **state)
     char *b = write_script(&w.scripts, "probe_b.lua", probe);
     load_ok(w.ses, a); /* lua_plugin_sandbox is on by default */
     assert_true(has_plugin(w.ses, "sandboxed"));
-    set_setting_bool(w.ses, SW_SET_LUA_PLUGIN_SANDBOX, false);
+    sfx_apply_setting(w.ses, SW_SET_LUA_PLUGIN_SANDBOX, false);
     load_ok(w.ses, b);
     assert_true(has_plugin(w.ses, "open"));
     free(a);
@@ -503,15 +469,15 @@ static void test_stale_view_raises(void **state)
                      "}\n");
     load_ok(w.ses, path);
     solo_add_torrent(&w);
-    sw_session *other = pfx_session(0, SW_ALERT_CAT_ALL);
-    pfx_dir dir;
-    pfx_dir_make(&dir);
-    sw_torrent_handle h = pfx_add(other, w.t.ti, dir.path);
-    assert_true(pfx_wait_state(h, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(h, "127.0.0.1", pfx_port(w.ses)), 0);
+    sw_session *other = sfx_session(0, SW_ALERT_CAT_ALL);
+    sfx_dir dir;
+    sfx_dir_make(&dir);
+    sw_torrent_handle h = sfx_add(other, w.p.t.ti, dir.path);
+    assert_true(sfx_wait_state(h, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(h, "127.0.0.1", sfx_listen_port(w.ses)), 0);
     expect_disabled(w.ses, "stale_plugin.lua:7: this peer is gone", path);
     sw_session_free(other);
-    pfx_dir_remove(&dir);
+    sfx_dir_remove(&dir);
     free(path);
     solo_teardown(&w);
 }
@@ -583,20 +549,20 @@ static void test_state_peers_and_bans(void **state)
     wait_msg(w.ses, &l, "loaded count=42 list3=x");
 
     /* A peer that connects is banned by the script: a peer_ban alert. */
-    sw_session *other = pfx_session(0, SW_ALERT_CAT_ALL);
-    pfx_dir dir;
-    pfx_dir_make(&dir);
-    sw_torrent_handle h = pfx_add(other, w.t.ti, dir.path);
-    assert_true(pfx_wait_state(h, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(h, "127.0.0.1", pfx_port(w.ses)), 0);
+    sw_session *other = sfx_session(0, SW_ALERT_CAT_ALL);
+    sfx_dir dir;
+    sfx_dir_make(&dir);
+    sw_torrent_handle h = sfx_add(other, w.p.t.ti, dir.path);
+    assert_true(sfx_wait_state(h, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(h, "127.0.0.1", sfx_listen_port(w.ses)), 0);
     wait_msg(w.ses, &l, "banning 127.0.0.1 incoming=true");
-    sw_alert *a = pfx_wait_alert(w.ses, SW_ALERT_PEER_BAN, 0, PFX_WAIT_MS);
+    sw_alert *a = sfx_wait_alert(w.ses, SW_ALERT_PEER_BAN, 0, SFX_WAIT_MS);
     assert_non_null(a);
     assert_non_null(strstr(a->message, "testing bans"));
     sw_alert_free(a);
     assert_true(has_plugin(w.ses, "misc"));
     sw_session_free(other);
-    pfx_dir_remove(&dir);
+    sfx_dir_remove(&dir);
     log_free(&l);
     free(path);
     solo_teardown(&w);
@@ -607,7 +573,7 @@ static void test_bad_files_refused(void **state)
     (void)state;
     solo w;
     solo_setup(&w);
-    set_setting_int(w.ses, SW_SET_LUA_INSTRUCTION_LIMIT, 100000);
+    sfx_apply_setting(w.ses, SW_SET_LUA_INSTRUCTION_LIMIT, 100000);
     char *missing = fx_path(w.scripts.path, "missing.lua");
     expect_refused(w.ses, missing, SW_ERR_PLUGIN_OPEN, "cannot open");
     static const struct {
@@ -640,7 +606,7 @@ static void test_bad_files_refused(void **state)
                                "return { session = { added = function()\n"
                                "  error('cannot start')\n"
                                "end } }\n");
-    pfx_drain(w.ses);
+    sfx_drain(w.ses);
     expect_refused(w.ses, added, SW_ERR_PLUGIN_INIT, "its added hook failed");
     expect_disabled(w.ses, "added_fails disabled: added_fails.lua:2: cannot start", added);
     free(added);

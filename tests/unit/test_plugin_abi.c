@@ -24,6 +24,7 @@
 #include <cswarm/plugin.h>
 
 #include "plugin_fixture.h"
+#include "session_fixture.h"
 
 /* Loads path and expects code; returns the alert's message check. */
 static void expect_refused(sw_session *ses, const char *path, int code, const char *needle)
@@ -39,7 +40,7 @@ static void expect_refused(sw_session *ses, const char *path, int code, const ch
 
 static void expect_error_alert(sw_session *ses, const char *needle)
 {
-    sw_alert *a = pfx_wait_alert(ses, SW_ALERT_PLUGIN_ERROR, 0, PFX_WAIT_MS);
+    sw_alert *a = sfx_wait_alert(ses, SW_ALERT_PLUGIN_ERROR, 0, SFX_WAIT_MS);
     assert_non_null(a);
     if (!strstr(a->message, needle))
         fail_msg("alert \"%s\" lacks \"%s\"", a->message, needle);
@@ -57,7 +58,7 @@ static char *names(sw_session *ses)
 static void test_bad_modules_refused(void **state)
 {
     (void)state;
-    sw_session *ses = pfx_session(0, SW_ALERT_CAT_ALL);
+    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
 
     expect_refused(ses, pfx_test_plugin("bad_abi"), SW_ERR_PLUGIN_ABI, "plugin ABI 99.");
     expect_error_alert(ses, "engine ABI 1.1");
@@ -83,7 +84,7 @@ static void test_bad_modules_refused(void **state)
     free(n);
     sw_error_detail err;
     assert_int_equal(sw_session_load_plugin(ses, pfx_test_plugin("test_refuse"), &err), 0);
-    sw_alert *a = pfx_wait_alert(ses, SW_ALERT_PLUGIN_LOADED, 0, PFX_WAIT_MS);
+    sw_alert *a = sfx_wait_alert(ses, SW_ALERT_PLUGIN_LOADED, 0, SFX_WAIT_MS);
     assert_non_null(a);
     assert_string_equal(a->payload.plugin.name, "test_refuse");
     assert_string_equal(a->payload.plugin.path, pfx_test_plugin("test_refuse"));
@@ -99,7 +100,7 @@ static void test_bad_modules_refused(void **state)
 static void test_search_path(void **state)
 {
     (void)state;
-    sw_session *ses = pfx_session(0, SW_ALERT_CAT_ALL);
+    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
     char dir[1024];
     snprintf(dir, sizeof dir, "%s", pfx_test_plugin("x"));
     *strrchr(dir, '/') = '\0';
@@ -156,14 +157,14 @@ static void test_builtin_registry_and_defaults(void **state)
         assert_string_equal(sw_builtin_plugin_name(i), expect[i]);
     assert_int_equal(i, 4);
 
-    sw_session *ses = pfx_session(SW_SESSION_ADD_DEFAULT_PLUGINS, SW_ALERT_CAT_ALL);
+    sw_session *ses = sfx_session(SW_SESSION_ADD_DEFAULT_PLUGINS, SW_ALERT_CAT_ALL);
     char *n = names(ses);
     assert_string_equal(n, "ut_metadata,ut_pex,smart_ban,lt_tex");
     free(n);
     sw_session_free(ses);
 
     /* An embedder's pick, without dlopen. */
-    ses = pfx_session(0, SW_ALERT_CAT_ALL);
+    ses = sfx_session(0, SW_ALERT_CAT_ALL);
     sw_error_detail err;
     assert_int_equal(sw_session_add_builtin_plugin(ses, "smart_ban", &err), 0);
     assert_int_equal(sw_session_add_builtin_plugin(ses, "no_such_plugin", &err), SW_ERR_NOT_FOUND);
@@ -242,17 +243,17 @@ static void test_failing_hook_disables_plugin(void **state)
     assert_int_equal(
         fx_make_torrent(&t, "one", (const fx_file[]){{"a.bin", 100000, false}}, 1, 32768, 3, true),
         0);
-    pfx_dir dir;
-    pfx_dir_make(&dir);
-    sw_session *ses = pfx_session(0, SW_ALERT_CAT_ALL);
+    sfx_dir dir;
+    sfx_dir_make(&dir);
+    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
     sw_error_detail err;
     assert_int_equal(sw_session_add_extension(ses, sw_plugin_flaky_init, &err), 0);
-    sw_torrent_handle h = pfx_add(ses, t.ti, dir.path);
+    sw_torrent_handle h = sfx_add(ses, t.ti, dir.path);
     expect_error_alert(ses, "flaky disabled: on_tick");
     /* Torn down at the next tick: the torrent context goes, the session
      * context stays until the session ends. */
-    uint64_t deadline = pfx_now_ms() + PFX_WAIT_MS;
-    while (pfx_now_ms() < deadline && __atomic_load_n(&g_flaky.torrents_destroyed, 0) == 0)
+    uint64_t deadline = sfx_now_ms() + SFX_WAIT_MS;
+    while (sfx_now_ms() < deadline && __atomic_load_n(&g_flaky.torrents_destroyed, 0) == 0)
         usleep(10000);
     assert_int_equal(g_flaky.torrents_destroyed, 1);
     assert_int_equal(g_flaky.session_destroyed, 0);
@@ -266,7 +267,7 @@ static void test_failing_hook_disables_plugin(void **state)
     sw_session_free(ses);
     assert_int_equal(g_flaky.session_destroyed, 1);
     assert_int_equal(g_flaky.torrents_destroyed, 1);
-    pfx_dir_remove(&dir);
+    sfx_dir_remove(&dir);
     fx_torrent_free(&t);
 }
 
@@ -321,11 +322,11 @@ static void test_queue_work(void **state)
     (void)state;
     memset(&g_work, 0, sizeof g_work);
     g_work.input = 12;
-    sw_session *ses = pfx_session(0, SW_ALERT_CAT_ALL);
+    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
     sw_error_detail err;
     assert_int_equal(sw_session_add_extension(ses, sw_plugin_worker_init, &err), 0);
-    uint64_t deadline = pfx_now_ms() + PFX_WAIT_MS;
-    while (__atomic_load_n(&g_work.done_calls, __ATOMIC_SEQ_CST) == 0 && pfx_now_ms() < deadline)
+    uint64_t deadline = sfx_now_ms() + SFX_WAIT_MS;
+    while (__atomic_load_n(&g_work.done_calls, __ATOMIC_SEQ_CST) == 0 && sfx_now_ms() < deadline)
         usleep(5000);
     sw_session_free(ses);
     assert_int_equal(g_work.done_calls, 1);

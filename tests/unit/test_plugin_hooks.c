@@ -25,6 +25,7 @@
 #include <cswarm/plugin.h>
 
 #include "plugin_fixture.h"
+#include "session_fixture.h"
 
 /* ---- the recording plugin ---- */
 
@@ -125,8 +126,8 @@ static void assert_order(recorder *r, const char *const *prefixes, int n)
 
 static bool wait_event(recorder *r, const char *prefix, int timeout_ms)
 {
-    uint64_t deadline = pfx_now_ms() + (uint64_t)timeout_ms;
-    while (pfx_now_ms() < deadline) {
+    uint64_t deadline = sfx_now_ms() + (uint64_t)timeout_ms;
+    while (sfx_now_ms() < deadline) {
         if (find(r, prefix) >= 0)
             return true;
         usleep(10000);
@@ -495,7 +496,7 @@ static const fx_file files[] = {{"a.bin", 200000, false}, {"b.bin", 70001, false
 
 typedef struct world {
     fx_torrent t;
-    pfx_dir seed_dir, leech_dir;
+    sfx_dir seed_dir, leech_dir;
     sw_session *seeder, *leecher;
     sw_torrent_handle hs, hl;
 } world;
@@ -507,11 +508,11 @@ static void world_setup(world *w)
     rec_reset(&g_seed, "seed");
     rec_reset(&g_leech, "leech");
     g_seed.t = g_leech.t = &w->t;
-    pfx_dir_make(&w->seed_dir);
-    pfx_dir_make(&w->leech_dir);
-    pfx_write_data(&w->t, w->seed_dir.path);
-    w->seeder = pfx_session(0, SW_ALERT_CAT_ALL);
-    w->leecher = pfx_session(0, SW_ALERT_CAT_ALL);
+    sfx_dir_make(&w->seed_dir);
+    sfx_dir_make(&w->leech_dir);
+    sfx_write_torrent_data(&w->t, w->seed_dir.path);
+    w->seeder = sfx_session(0, SW_ALERT_CAT_ALL);
+    w->leecher = sfx_session(0, SW_ALERT_CAT_ALL);
 }
 
 static void add_plugins(world *w)
@@ -523,19 +524,19 @@ static void add_plugins(world *w)
 
 static void start_transfer(world *w)
 {
-    w->hs = pfx_add(w->seeder, w->t.ti, w->seed_dir.path);
-    assert_true(pfx_wait_state(w->hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
-    w->hl = pfx_add(w->leecher, w->t.ti, w->leech_dir.path);
-    assert_true(pfx_wait_state(w->hl, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(w->hl, "127.0.0.1", pfx_port(w->seeder)), 0);
+    w->hs = sfx_add(w->seeder, w->t.ti, w->seed_dir.path);
+    assert_true(sfx_wait_state(w->hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    w->hl = sfx_add(w->leecher, w->t.ti, w->leech_dir.path);
+    assert_true(sfx_wait_state(w->hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(w->hl, "127.0.0.1", sfx_listen_port(w->seeder)), 0);
 }
 
 static void world_teardown(world *w)
 {
     sw_session_free(w->leecher);
     sw_session_free(w->seeder);
-    pfx_dir_remove(&w->seed_dir);
-    pfx_dir_remove(&w->leech_dir);
+    sfx_dir_remove(&w->seed_dir);
+    sfx_dir_remove(&w->leech_dir);
     fx_torrent_free(&w->t);
     rec_free(&g_seed);
     rec_free(&g_leech);
@@ -550,10 +551,10 @@ static void test_hook_order_and_arguments(void **state)
     world_setup(&w);
     add_plugins(&w);
     start_transfer(&w);
-    assert_true(pfx_wait_finished(w.hl, PFX_WAIT_MS));
-    assert_true(pfx_data_equals(&w.t, w.leech_dir.path));
-    assert_true(wait_event(&g_leech, "extended ping:seed", PFX_WAIT_MS));
-    assert_true(wait_event(&g_seed, "extended ping:leech", PFX_WAIT_MS));
+    assert_true(sfx_wait_finished(w.hl, SFX_WAIT_MS));
+    assert_true(sfx_torrent_data_equals(&w.t, w.leech_dir.path));
+    assert_true(wait_event(&g_leech, "extended ping:seed", SFX_WAIT_MS));
+    assert_true(wait_event(&g_seed, "extended ping:leech", SFX_WAIT_MS));
     int num_pieces = sw_torrent_info_num_pieces(w.t.ti);
 
     /* save_state / load_state round trip through the plugin. */
@@ -567,9 +568,9 @@ static void test_hook_order_and_arguments(void **state)
 
     /* The end of the connection, the torrent and the session. */
     assert_int_equal(sw_session_remove_torrent(w.leecher, w.hl, 0), 0);
-    assert_true(wait_event(&g_leech, "torrent_destroy", PFX_WAIT_MS));
+    assert_true(wait_event(&g_leech, "torrent_destroy", SFX_WAIT_MS));
     sw_session_free(w.leecher);
-    w.leecher = pfx_session(0, SW_ALERT_CAT_ALL); /* for teardown */
+    w.leecher = sfx_session(0, SW_ALERT_CAT_ALL); /* for teardown */
 
     static const char *const leech_order[] = {
         "added ext_id=",
@@ -645,7 +646,7 @@ static void test_claimed_pause_and_message(void **state)
     g_leech.claim_pause = true;
     add_plugins(&w);
     start_transfer(&w);
-    assert_true(wait_event(&g_seed, "interested", PFX_WAIT_MS));
+    assert_true(wait_event(&g_seed, "interested", SFX_WAIT_MS));
     /* Interest claimed: no unchoke, so nothing comes down. */
     usleep(1500000);
     sw_torrent_status st;
@@ -654,7 +655,7 @@ static void test_claimed_pause_and_message(void **state)
     assert_true(find(&g_leech, "unchoke") < 0);
     /* A claimed pause leaves the torrent running; resume is not claimed. */
     assert_int_equal(sw_torrent_pause(w.hl), 0);
-    assert_true(wait_event(&g_leech, "on_pause", PFX_WAIT_MS));
+    assert_true(wait_event(&g_leech, "on_pause", SFX_WAIT_MS));
     assert_int_equal(sw_torrent_get_status(w.hl, &st), 0);
     assert_false(st.paused);
     /* Unclaimed, the pause happens, and so does the resume. */
@@ -664,7 +665,7 @@ static void test_claimed_pause_and_message(void **state)
     assert_true(st.paused);
     assert_int_equal(count(&g_leech, "on_pause"), 2);
     assert_int_equal(sw_torrent_resume(w.hl), 0);
-    assert_true(wait_event(&g_leech, "on_resume", PFX_WAIT_MS));
+    assert_true(wait_event(&g_leech, "on_resume", SFX_WAIT_MS));
     assert_int_equal(sw_torrent_get_status(w.hl, &st), 0);
     assert_false(st.paused);
     world_teardown(&w);
@@ -678,12 +679,12 @@ static void test_failing_peer_hook_disconnects(void **state)
     g_leech.fail_ext_handshake = true;
     add_plugins(&w);
     start_transfer(&w);
-    sw_alert *a = pfx_wait_alert(w.leecher, SW_ALERT_PEER_DISCONNECTED, w.hl.id, PFX_WAIT_MS);
+    sw_alert *a = sfx_wait_alert(w.leecher, SW_ALERT_PEER_DISCONNECTED, w.hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     assert_int_equal(a->error, SW_ERR_PROTOCOL);
     sw_alert_free(a);
-    assert_true(wait_event(&g_leech, "disconnect SW_ERR_PROTOCOL", PFX_WAIT_MS));
-    assert_true(wait_event(&g_leech, "peer_destroy", PFX_WAIT_MS));
+    assert_true(wait_event(&g_leech, "disconnect SW_ERR_PROTOCOL", SFX_WAIT_MS));
+    assert_true(wait_event(&g_leech, "peer_destroy", SFX_WAIT_MS));
     /* The plugin itself stays. */
     char *names = NULL;
     assert_int_equal(sw_session_plugin_names(w.leecher, &names), 0);
@@ -694,8 +695,8 @@ static void test_failing_peer_hook_disconnects(void **state)
 
 static bool wait_peer_gone(sw_session *ses, uint64_t torrent_id)
 {
-    uint64_t deadline = pfx_now_ms() + PFX_WAIT_MS;
-    while (pfx_now_ms() < deadline) {
+    uint64_t deadline = sfx_now_ms() + SFX_WAIT_MS;
+    while (sfx_now_ms() < deadline) {
         sw_session_wait_for_alert(ses, 50);
         sw_alert *a;
         while (sw_session_pop_alert(ses, &a) == 0 && a) {
@@ -717,7 +718,7 @@ static void test_refused_connection(void **state)
     g_seed.refuse_connections = true;
     add_plugins(&w);
     start_transfer(&w);
-    assert_true(wait_event(&g_seed, "new_connection", PFX_WAIT_MS));
+    assert_true(wait_event(&g_seed, "new_connection", SFX_WAIT_MS));
     /* The leecher sees the peer go: peer_disconnected if the seeder's
      * handshake reached it first (TCP sends it before the refusal), else
      * peer_error (over uTP a close cancels the queued handshake). */
@@ -737,8 +738,8 @@ static void test_plugin_added_after_torrent(void **state)
     (void)state;
     world w;
     world_setup(&w);
-    w.hs = pfx_add(w.seeder, w.t.ti, w.seed_dir.path);
-    assert_true(pfx_wait_state(w.hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    w.hs = sfx_add(w.seeder, w.t.ti, w.seed_dir.path);
+    assert_true(sfx_wait_state(w.hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     add_plugins(&w);
     /* new_torrent for the torrent already there, right after added. */
     static const char *const order[] = {"added", "new_torrent hash_ok=1 meta=1"};

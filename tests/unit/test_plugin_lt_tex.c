@@ -22,6 +22,7 @@
 #include <cswarm/cswarm.h>
 
 #include "plugin_fixture.h"
+#include "session_fixture.h"
 #include "tracker_fixture.h"
 
 #define TEX_SOURCE 8 /* sw_tracker_status.source: tracker exchange */
@@ -84,7 +85,7 @@ static sw_torrent_info *with_trackers(const fx_torrent *t, const char *const *ur
 
 static sw_session *tex_session(void)
 {
-    sw_session *ses = pfx_session(0, SW_ALERT_CAT_ERROR | SW_ALERT_CAT_STATUS);
+    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ERROR | SW_ALERT_CAT_STATUS);
     sw_error_detail err;
     assert_int_equal(sw_session_add_builtin_plugin(ses, "lt_tex", &err), 0);
     sw_settings *s;
@@ -122,8 +123,8 @@ static bool has_tracker(sw_torrent_handle h, const char *url, bool want_tex, boo
 static bool wait_tracker(sw_torrent_handle h, const char *url, bool tex, bool verified,
                          int timeout_ms)
 {
-    uint64_t deadline = pfx_now_ms() + (uint64_t)timeout_ms;
-    while (pfx_now_ms() < deadline) {
+    uint64_t deadline = sfx_now_ms() + (uint64_t)timeout_ms;
+    while (sfx_now_ms() < deadline) {
         if (has_tracker(h, url, tex, verified))
             return true;
         usleep(50000);
@@ -169,26 +170,26 @@ static void test_exchange_shares_only_verified(void **state)
     sw_torrent_info *tb = with_trackers(&t, b_urls, 1, false);
     sw_torrent_info *tc = with_trackers(&t, NULL, 0, false);
 
-    pfx_dir da, db, dc;
-    pfx_dir_make(&da);
-    pfx_dir_make(&db);
-    pfx_dir_make(&dc);
-    pfx_write_data(&t, da.path);
+    sfx_dir da, db, dc;
+    sfx_dir_make(&da);
+    sfx_dir_make(&db);
+    sfx_dir_make(&dc);
+    sfx_write_torrent_data(&t, da.path);
     sw_session *A = tex_session(), *B = tex_session(), *C = tex_session();
-    sw_torrent_handle ha = pfx_add(A, ta, da.path);
-    sw_torrent_handle hb = pfx_add(B, tb, db.path);
-    assert_true(pfx_wait_state(ha, SW_TORRENT_SEEDING, PFX_WAIT_MS));
-    assert_true(pfx_wait_state(hb, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
+    sw_torrent_handle ha = sfx_add(A, ta, da.path);
+    sw_torrent_handle hb = sfx_add(B, tb, db.path);
+    assert_true(sfx_wait_state(ha, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    assert_true(sfx_wait_state(hb, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     /* Slow B down so it is still downloading when C comes. */
     assert_int_equal(sw_torrent_set_download_limit(hb, 20000), 0);
-    assert_int_equal(sw_torrent_connect_peer(hb, "127.0.0.1", pfx_port(A)), 0);
+    assert_int_equal(sw_torrent_connect_peer(hb, "127.0.0.1", sfx_listen_port(A)), 0);
 
     /* A and B learn each other's trackers, marked as learned from a peer. */
-    assert_true(wait_tracker(hb, x, true, false, PFX_WAIT_MS));
-    assert_true(wait_tracker(hb, tr, true, false, PFX_WAIT_MS));
-    assert_true(wait_tracker(ha, z, true, false, PFX_WAIT_MS));
+    assert_true(wait_tracker(hb, x, true, false, SFX_WAIT_MS));
+    assert_true(wait_tracker(hb, tr, true, false, SFX_WAIT_MS));
+    assert_true(wait_tracker(ha, z, true, false, SFX_WAIT_MS));
     /* B announces to what it learned: T answers, X never does. */
-    assert_true(wait_tracker(hb, tr, true, true, PFX_WAIT_MS));
+    assert_true(wait_tracker(hb, tr, true, true, SFX_WAIT_MS));
     assert_false(has_tracker(hb, x, true, true));
 
     /* C meets B only (one connection at most: through T it could find A,
@@ -199,11 +200,11 @@ static void test_exchange_shares_only_verified(void **state)
     assert_int_equal(sw_settings_set_int(cs, SW_SET_CONNECTIONS_LIMIT, 1), 0);
     assert_int_equal(sw_session_apply_settings(C, cs), 0);
     sw_settings_free(cs);
-    sw_torrent_handle hc = pfx_add(C, tc, dc.path);
-    assert_true(pfx_wait_state(hc, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(hc, "127.0.0.1", pfx_port(B)), 0);
-    assert_true(wait_tracker(hc, z, true, false, PFX_WAIT_MS));
-    assert_true(wait_tracker(hc, tr, true, false, PFX_WAIT_MS));
+    sw_torrent_handle hc = sfx_add(C, tc, dc.path);
+    assert_true(sfx_wait_state(hc, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(hc, "127.0.0.1", sfx_listen_port(B)), 0);
+    assert_true(wait_tracker(hc, z, true, false, SFX_WAIT_MS));
+    assert_true(wait_tracker(hc, tr, true, false, SFX_WAIT_MS));
     /* Whatever B's first message held, X was not in it. */
     usleep(1500000);
     assert_false(has_tracker(hc, x, false, false));
@@ -216,9 +217,9 @@ static void test_exchange_shares_only_verified(void **state)
     sw_torrent_info_unref(ta);
     sw_torrent_info_unref(tb);
     sw_torrent_info_unref(tc);
-    pfx_dir_remove(&da);
-    pfx_dir_remove(&db);
-    pfx_dir_remove(&dc);
+    sfx_dir_remove(&da);
+    sfx_dir_remove(&db);
+    sfx_dir_remove(&dc);
     fx_torrent_free(&t);
 }
 
@@ -236,18 +237,18 @@ static void test_private_torrents_exchange_nothing(void **state)
     sw_torrent_info *ta = with_trackers(&t, a_urls, 1, true);
     sw_torrent_info *tb = with_trackers(&t, b_urls, 1, true);
     assert_true(sw_torrent_info_is_private(ta));
-    pfx_dir da, db;
-    pfx_dir_make(&da);
-    pfx_dir_make(&db);
-    pfx_write_data(&t, da.path);
+    sfx_dir da, db;
+    sfx_dir_make(&da);
+    sfx_dir_make(&db);
+    sfx_write_torrent_data(&t, da.path);
     sw_session *A = tex_session(), *B = tex_session();
-    sw_torrent_handle ha = pfx_add(A, ta, da.path);
-    sw_torrent_handle hb = pfx_add(B, tb, db.path);
-    assert_true(pfx_wait_state(ha, SW_TORRENT_SEEDING, PFX_WAIT_MS));
-    assert_true(pfx_wait_state(hb, SW_TORRENT_DOWNLOADING, PFX_WAIT_MS));
-    assert_int_equal(sw_torrent_connect_peer(hb, "127.0.0.1", pfx_port(A)), 0);
+    sw_torrent_handle ha = sfx_add(A, ta, da.path);
+    sw_torrent_handle hb = sfx_add(B, tb, db.path);
+    assert_true(sfx_wait_state(ha, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    assert_true(sfx_wait_state(hb, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    assert_int_equal(sw_torrent_connect_peer(hb, "127.0.0.1", sfx_listen_port(A)), 0);
     /* They do meet (B downloads the data)... */
-    assert_true(pfx_wait_finished(hb, PFX_WAIT_MS));
+    assert_true(sfx_wait_finished(hb, SFX_WAIT_MS));
     usleep(1500000);
     /* ...but each keeps its own trackers. */
     assert_false(has_tracker(hb, x, false, false));
@@ -258,8 +259,8 @@ static void test_private_torrents_exchange_nothing(void **state)
     sw_session_free(A);
     sw_torrent_info_unref(ta);
     sw_torrent_info_unref(tb);
-    pfx_dir_remove(&da);
-    pfx_dir_remove(&db);
+    sfx_dir_remove(&da);
+    sfx_dir_remove(&db);
     fx_torrent_free(&t);
 }
 

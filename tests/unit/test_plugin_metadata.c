@@ -24,6 +24,7 @@
 #include <cswarm/plugin.h>
 
 #include "plugin_fixture.h"
+#include "session_fixture.h"
 
 /* ---- a probe that sets metadata from its tick ---- */
 
@@ -113,29 +114,20 @@ SW_PLUGIN_ENTRY(probe)
     return SW_OK;
 }
 
-static void set_int_setting(sw_session *ses, sw_setting_id id, int v)
-{
-    sw_settings *s;
-    assert_int_equal(sw_session_get_settings(ses, &s), 0);
-    assert_int_equal(sw_settings_set_int(s, id, v), 0);
-    assert_int_equal(sw_session_apply_settings(ses, s), 0);
-    sw_settings_free(s);
-}
-
 /* Has the probe try `step` at its next tick and waits until it did. */
 static void probe_try(int step)
 {
     uv_mutex_lock(&g_probe.mu);
     g_probe.next = step;
     uv_mutex_unlock(&g_probe.mu);
-    uint64_t deadline = pfx_now_ms() + PFX_WAIT_MS;
+    uint64_t deadline = sfx_now_ms() + SFX_WAIT_MS;
     for (;;) {
         uv_mutex_lock(&g_probe.mu);
         int next = g_probe.next;
         uv_mutex_unlock(&g_probe.mu);
         if (next < 0)
             return;
-        assert_true(pfx_now_ms() < deadline);
+        assert_true(sfx_now_ms() < deadline);
         usleep(10000);
     }
 }
@@ -150,19 +142,19 @@ static void test_engine_checks_metadata(void **state)
     memset(&g_probe, 0, sizeof g_probe);
     uv_mutex_init(&g_probe.mu);
     g_probe.info = sw_torrent_info_info_section(t.ti, &g_probe.info_len);
-    pfx_dir sd, ld;
-    pfx_dir_make(&sd);
-    pfx_dir_make(&ld);
-    pfx_write_data(&t, sd.path);
-    sw_session *seeder = pfx_session(0, SW_ALERT_CAT_ALL);
-    sw_session *leecher = pfx_session(0, SW_ALERT_CAT_ALL);
-    sw_torrent_handle hs = pfx_add(seeder, t.ti, sd.path);
-    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    sfx_dir sd, ld;
+    sfx_dir_make(&sd);
+    sfx_dir_make(&ld);
+    sfx_write_torrent_data(&t, sd.path);
+    sw_session *seeder = sfx_session(0, SW_ALERT_CAT_ALL);
+    sw_session *leecher = sfx_session(0, SW_ALERT_CAT_ALL);
+    sw_torrent_handle hs = sfx_add(seeder, t.ti, sd.path);
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
 
     g_probe.next = -1; /* the probe waits until the test says */
     sw_error_detail err;
     assert_int_equal(sw_session_add_extension(leecher, sw_plugin_probe_init, &err), 0);
-    sw_torrent_handle hl = pfx_add_hash(leecher, &sw_torrent_info_hashes(t.ti)->v1, ld.path);
+    sw_torrent_handle hl = sfx_add_hash(leecher, &sw_torrent_info_hashes(t.ti)->v1, ld.path);
     sw_torrent_status st;
     assert_int_equal(sw_torrent_get_status(hl, &st), 0);
     assert_int_equal(st.state, SW_TORRENT_DOWNLOADING_METADATA);
@@ -178,23 +170,23 @@ static void test_engine_checks_metadata(void **state)
     assert_string_equal(save, ld.path);
     free(save);
     /* It already talks to peers (handshakes only). */
-    assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", pfx_port(seeder)), 0);
+    assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", sfx_listen_port(seeder)), 0);
 
     /* A bad dictionary, one too large, then the right one twice. */
     probe_try(0);
-    sw_alert *a = pfx_wait_alert(leecher, SW_ALERT_METADATA_FAILED, hl.id, PFX_WAIT_MS);
+    sw_alert *a = sfx_wait_alert(leecher, SW_ALERT_METADATA_FAILED, hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     assert_int_equal(a->error, SW_ERR_METAINFO_HASH_MISMATCH);
     sw_alert_free(a);
-    set_int_setting(leecher, SW_SET_MAX_METADATA_SIZE, (int)g_probe.info_len - 1);
+    sfx_apply_setting(leecher, SW_SET_MAX_METADATA_SIZE, (int)g_probe.info_len - 1);
     probe_try(1);
-    a = pfx_wait_alert(leecher, SW_ALERT_METADATA_FAILED, hl.id, PFX_WAIT_MS);
+    a = sfx_wait_alert(leecher, SW_ALERT_METADATA_FAILED, hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     assert_int_equal(a->error, SW_ERR_METAINFO_TOO_LARGE);
     sw_alert_free(a);
-    set_int_setting(leecher, SW_SET_MAX_METADATA_SIZE, 1 << 20);
+    sfx_apply_setting(leecher, SW_SET_MAX_METADATA_SIZE, 1 << 20);
     probe_try(2);
-    a = pfx_wait_alert(leecher, SW_ALERT_METADATA_RECEIVED, hl.id, PFX_WAIT_MS);
+    a = sfx_wait_alert(leecher, SW_ALERT_METADATA_RECEIVED, hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     sw_alert_free(a);
     probe_try(3);
@@ -209,8 +201,8 @@ static void test_engine_checks_metadata(void **state)
     assert_int_equal(__atomic_load_n(&g_probe.metadata_hooks, __ATOMIC_SEQ_CST), 1);
 
     /* Now a torrent like any other: it downloads from the seed. */
-    assert_true(pfx_wait_finished(hl, PFX_WAIT_MS));
-    assert_true(pfx_data_equals(&t, ld.path));
+    assert_true(sfx_wait_finished(hl, SFX_WAIT_MS));
+    assert_true(sfx_torrent_data_equals(&t, ld.path));
     assert_int_equal(sw_torrent_get_status(hl, &st), 0);
     assert_true(st.has_metadata);
     assert_string_equal(st.name, "meta");
@@ -221,8 +213,8 @@ static void test_engine_checks_metadata(void **state)
     sw_session_free(leecher);
     sw_session_free(seeder);
     uv_mutex_destroy(&g_probe.mu);
-    pfx_dir_remove(&sd);
-    pfx_dir_remove(&ld);
+    sfx_dir_remove(&sd);
+    sfx_dir_remove(&ld);
     fx_torrent_free(&t);
 }
 
@@ -236,27 +228,27 @@ static void test_ut_metadata_between_sessions(void **state)
     size_t info_len;
     sw_torrent_info_info_section(t.ti, &info_len);
     assert_true(info_len > 16384); /* two metadata pieces */
-    pfx_dir sd, ld, tiny;
-    pfx_dir_make(&sd);
-    pfx_dir_make(&ld);
-    pfx_dir_make(&tiny);
-    pfx_write_data(&t, sd.path);
-    sw_session *seeder = pfx_session(SW_SESSION_ADD_DEFAULT_PLUGINS, SW_ALERT_CAT_ERROR);
-    sw_session *leecher = pfx_session(SW_SESSION_ADD_DEFAULT_PLUGINS, SW_ALERT_CAT_ALL);
-    sw_session *small = pfx_session(SW_SESSION_ADD_DEFAULT_PLUGINS, SW_ALERT_CAT_ALL);
-    set_int_setting(small, SW_SET_MAX_METADATA_SIZE, (int)info_len - 1);
-    sw_torrent_handle hs = pfx_add(seeder, t.ti, sd.path);
-    assert_true(pfx_wait_state(hs, SW_TORRENT_SEEDING, PFX_WAIT_MS));
+    sfx_dir sd, ld, tiny;
+    sfx_dir_make(&sd);
+    sfx_dir_make(&ld);
+    sfx_dir_make(&tiny);
+    sfx_write_torrent_data(&t, sd.path);
+    sw_session *seeder = sfx_session(SW_SESSION_ADD_DEFAULT_PLUGINS, SW_ALERT_CAT_ERROR);
+    sw_session *leecher = sfx_session(SW_SESSION_ADD_DEFAULT_PLUGINS, SW_ALERT_CAT_ALL);
+    sw_session *small = sfx_session(SW_SESSION_ADD_DEFAULT_PLUGINS, SW_ALERT_CAT_ALL);
+    sfx_apply_setting(small, SW_SET_MAX_METADATA_SIZE, (int)info_len - 1);
+    sw_torrent_handle hs = sfx_add(seeder, t.ti, sd.path);
+    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     const sw_sha1 *ih = &sw_torrent_info_hashes(t.ti)->v1;
-    sw_torrent_handle hl = pfx_add_hash(leecher, ih, ld.path);
-    sw_torrent_handle hsmall = pfx_add_hash(small, ih, tiny.path);
-    assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", pfx_port(seeder)), 0);
-    assert_int_equal(sw_torrent_connect_peer(hsmall, "127.0.0.1", pfx_port(seeder)), 0);
-    sw_alert *a = pfx_wait_alert(leecher, SW_ALERT_METADATA_RECEIVED, hl.id, PFX_WAIT_MS);
+    sw_torrent_handle hl = sfx_add_hash(leecher, ih, ld.path);
+    sw_torrent_handle hsmall = sfx_add_hash(small, ih, tiny.path);
+    assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", sfx_listen_port(seeder)), 0);
+    assert_int_equal(sw_torrent_connect_peer(hsmall, "127.0.0.1", sfx_listen_port(seeder)), 0);
+    sw_alert *a = sfx_wait_alert(leecher, SW_ALERT_METADATA_RECEIVED, hl.id, SFX_WAIT_MS);
     assert_non_null(a);
     sw_alert_free(a);
-    assert_true(pfx_wait_finished(hl, 60000));
-    assert_true(pfx_data_equals(&t, ld.path));
+    assert_true(sfx_wait_finished(hl, 60000));
+    assert_true(sfx_torrent_data_equals(&t, ld.path));
     /* Too large for the other session: never fetched. */
     sw_torrent_status st;
     assert_int_equal(sw_torrent_get_status(hsmall, &st), 0);
@@ -265,9 +257,9 @@ static void test_ut_metadata_between_sessions(void **state)
     sw_session_free(small);
     sw_session_free(leecher);
     sw_session_free(seeder);
-    pfx_dir_remove(&sd);
-    pfx_dir_remove(&ld);
-    pfx_dir_remove(&tiny);
+    sfx_dir_remove(&sd);
+    sfx_dir_remove(&ld);
+    sfx_dir_remove(&tiny);
     fx_torrent_free(&t);
 }
 
