@@ -375,6 +375,9 @@ void sw__session_utp_status(sw_session *ses, sw_utp_status *out)
     out->payload_pkts_out = st.payload_pkts_out;
     out->invalid_pkts_in = st.invalid_pkts_in;
     out->redundant_pkts_in = st.redundant_pkts_in;
+    out->mtu_probes = st.mtu_probes;
+    out->mtu_probes_lost = st.mtu_probes_lost;
+    out->mtu_probes_toobig = st.mtu_probes_toobig;
 }
 
 static void on_ctx_closed(void *user)

@@ -416,6 +416,9 @@ static int s_status(lua_State *L)
     SETI("redundant_pkts_in", u->redundant_pkts_in);
     SETI("samples_above_target", u->samples_above_target);
     SETI("samples_below_target", u->samples_below_target);
+    SETI("mtu_probes", u->mtu_probes);
+    SETI("mtu_probes_lost", u->mtu_probes_lost);
+    SETI("mtu_probes_toobig", u->mtu_probes_toobig);
     lua_setfield(L, -2, "utp");
     return 1;
 }

@@ -388,7 +388,7 @@ static void test_status_fields(void **state)
               "    'num_close_wait', 'packets_in', 'packets_out', 'payload_pkts_in',\n"
               "    'payload_pkts_out', 'packet_loss', 'packet_resend', 'fast_retransmit',\n"
               "    'timeout', 'invalid_pkts_in', 'redundant_pkts_in', 'samples_above_target',\n"
-              "    'samples_below_target' } do\n"
+              "    'samples_below_target', 'mtu_probes', 'mtu_probes_lost', 'mtu_probes_toobig' } do\n"
               "  assert(math.type(st.utp[k]) == 'integer', 'utp.' .. k)\n"
               "end\n"
               "local t = assert(s:add_torrent{ save_path = '.',\n"

@@ -234,6 +234,9 @@ static void test_transfer_over_utp_only(void **state)
     assert_true(dl.payload_pkts_in >= size / 16384);
     assert_true(up.payload_pkts_out >= size / 16384);
     assert_true(dl.packets_out > 0 && up.packets_in > 0);
+    /* The sender probed the path for larger packets; none was refused. */
+    assert_true(up.mtu_probes > 0);
+    assert_int_equal(up.mtu_probes_toobig, 0);
     assert_int_equal(dl.invalid_pkts_in, 0);
     assert_int_equal(up.invalid_pkts_in, 0);
     /* Both are seeds now and part; the sockets finish their FINs. */

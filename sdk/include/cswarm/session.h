@@ -257,6 +257,9 @@ typedef struct sw_utp_status {
     uint64_t invalid_pkts_in; /* malformed or unexpected, dropped */
     uint64_t redundant_pkts_in;
     uint64_t samples_above_target, samples_below_target; /* LEDBAT delay samples */
+    uint64_t mtu_probes;        /* path MTU probes sent */
+    uint64_t mtu_probes_lost;   /* of them, lost (not counted in packet_loss) */
+    uint64_t mtu_probes_toobig; /* of them, refused locally as too large */
 } sw_utp_status;
 
 /* Session-wide counters (libtorrent's session_status). Rates are bytes per
