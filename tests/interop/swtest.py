@@ -404,6 +404,17 @@ class Transmission:
 
 # ---- running a file's tests ---------------------------------------------------
 
+def with_cleanup(fn):
+    """A test written as fn(cleanup) made into one run_tests can call: each
+    run gets a fresh Cleanup, closed when fn returns or raises."""
+    def run():
+        with Cleanup() as c:
+            return fn(c)
+    run.__name__ = fn.__name__
+    run.__doc__ = fn.__doc__
+    return run
+
+
 def tests_in(namespace):
     """The test functions (test_*) of a module's globals(), sorted by name."""
     return [f for n, f in sorted(namespace.items()) if n.startswith("test_") and callable(f)]

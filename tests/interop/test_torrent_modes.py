@@ -23,7 +23,7 @@ import json
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
-from swtest import Cleanup, LOOPBACK, free_port, log, wait_for  # noqa: E402
+from swtest import LOOPBACK, free_port, log, wait_for  # noqa: E402
 
 PIECE = 16384
 NPIECES = 24
@@ -126,6 +126,7 @@ def haves_within(s, timeout, seen):
 
 # ---- tests ---------------------------------------------------------------------
 
+@swtest.with_cleanup
 def test_super_seed_raw_peer(c):
     src, _, torrent = make_torrent(c, "super-raw.bin", 3)
     seeder = ModesSeed(c, torrent, src, "super")
@@ -156,12 +157,11 @@ def lt_swarm(c, torrent, n):
     (libtorrent allows one connection per address unless told otherwise)."""
     sessions, handles, dirs = [], [], []
     for _ in range(n):
-        port = free_port()
-        ses = swtest.lt_session(port)
-        ses.apply_settings({"allow_multiple_connections_per_ip": True})
         d = c.tempdir("modes-lt-")
+        ses, h, port = swtest.lt_start(c, torrent, d)
+        ses.apply_settings({"allow_multiple_connections_per_ip": True})
         sessions.append((ses, port))
-        handles.append(swtest.lt_add(ses, torrent, d))
+        handles.append(h)
         dirs.append(d)
     return sessions, handles, dirs
 
@@ -227,10 +227,12 @@ def super_seed_to_libtorrent(c, name, strict):
     return up
 
 
+@swtest.with_cleanup
 def test_super_seed_libtorrent(c):
     super_seed_to_libtorrent(c, "super-lt.bin", False)
 
 
+@swtest.with_cleanup
 def test_strict_super_seed_libtorrent(c):
     # Strictly, a piece is shown again only once passed on: the seeder
     # sends little more than one copy of the torrent.
@@ -238,6 +240,7 @@ def test_strict_super_seed_libtorrent(c):
     assert up <= 2 * PIECE * NPIECES, up
 
 
+@swtest.with_cleanup
 def test_seed_mode(c):
     src, path, torrent = make_torrent(c, "seedmode.bin", 5)
     import libtorrent as lt
@@ -310,6 +313,7 @@ print("modes ok")
 """
 
 
+@swtest.with_cleanup
 def test_lua_bindings(c):
     # The modes through the cswarm Lua module (cswarm run).
     src, _, torrent = make_torrent(c, "lua-modes.bin", 6)
@@ -322,14 +326,8 @@ def test_lua_bindings(c):
 
 
 def main():
-    tests = [test_super_seed_raw_peer, test_super_seed_libtorrent,
-             test_strict_super_seed_libtorrent, test_seed_mode, test_lua_bindings]
-    for t in tests:
-        log("==", t.__name__)
-        with Cleanup() as c:
-            t(c)
-    log("all passed")
+    return swtest.run_tests(swtest.tests_in(globals()), sys.argv[1:])
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
