@@ -11,7 +11,7 @@ import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 import swtest  # noqa: E402
-from swtest import Cleanup, assert_same_files, cswarm_create, cswarm_download, cswarm_seed  # noqa
+from swtest import Cleanup, assert_same_files, cswarm_download, cswarm_seed  # noqa
 
 
 class TorrentServer:
@@ -51,20 +51,22 @@ class TorrentServer:
         self.httpd.server_close()
 
 
-def make_payload(c):
-    src = c.tempdir()
-    rels = ["payload/a.bin", "payload/sub/b.bin"]
-    swtest.make_tree(src, [(rels[0], 700_001), (rels[1], 1_300_000)])
-    torrent = os.path.join(c.tempdir(), "t.torrent")
-    cswarm_create(os.path.join(src, "payload"), torrent, 32768)
+FILES = [("payload/a.bin", 700_001), ("payload/sub/b.bin", 1_300_000)]
+RELS = [rel for rel, _ in FILES]
+
+
+def payload_and_body(c):
+    """The test payload (swtest.make_payload), its .torrent and that file's
+    bytes, which the server hands out."""
+    src, torrent = swtest.make_payload(c, FILES, 32768)
     with open(torrent, "rb") as f:
         body = f.read()
-    return src, rels, torrent, body
+    return src, torrent, body
 
 
 def test_download_from_url():
     with Cleanup() as c:
-        src, rels, torrent, body = make_payload(c)
+        src, torrent, body = payload_and_body(c)
         server = TorrentServer(c, body)
         seeder = cswarm_seed(c, torrent, src)
         out = c.tempdir()
@@ -72,7 +74,7 @@ def test_download_from_url():
                              peers=["127.0.0.1:%d" % seeder.port])
         rc = dl.wait_exit(120)
         assert rc == 0, "download exited %s: %s" % (rc, dl.stderr_text())
-        assert_same_files(src, out, rels)
+        assert_same_files(src, out, RELS)
         assert dl.has_event("fetching"), dl.lines[:5]
         assert dl.has_event("metadata_received"), dl.lines[:5]
         fetching = [o for o in dl.lines if o.get("event") == "fetching"][0]
@@ -85,7 +87,7 @@ def test_download_from_url():
 
 def test_url_not_found_is_an_error():
     with Cleanup() as c:
-        _, _, _, body = make_payload(c)
+        _, _, body = payload_and_body(c)
         server = TorrentServer(c, body)
         url = server.url("/missing.torrent")
         dl = cswarm_download(c, url, c.tempdir())

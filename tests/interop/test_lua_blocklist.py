@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -74,20 +73,8 @@ def test_blocklist_lets_others_through():
 
 
 def main():
-    failed = 0
-    only = sys.argv[1:]
-    for t in (test_blocklist_refuses_peer, test_blocklist_lets_others_through):
-        if only and t.__name__ not in only:
-            continue
-        try:
-            t()
-            swtest.log("PASS", t.__name__)
-        except Exception:
-            failed += 1
-            swtest.log("FAIL", t.__name__)
-            traceback.print_exc()
-    sys.exit(1 if failed else 0)
+    return swtest.run_tests(swtest.tests_in(globals()), sys.argv[1:])
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -14,7 +14,6 @@ import os
 import re
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -169,20 +168,8 @@ def test_not_found():
 
 
 def main():
-    failed = 0
-    only = sys.argv[1:]
-    for t in (test_immutable, test_mutable, test_not_found):
-        if only and t.__name__ not in only:
-            continue
-        try:
-            t()
-            swtest.log("PASS", t.__name__)
-        except Exception:
-            failed += 1
-            swtest.log("FAIL", t.__name__)
-            traceback.print_exc()
-    sys.exit(1 if failed else 0)
+    return swtest.run_tests(swtest.tests_in(globals()), sys.argv[1:])
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

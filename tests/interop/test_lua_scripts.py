@@ -29,7 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -112,20 +111,6 @@ def make_torrent(c, size, seed, name="payload.bin"):
     return src, torrent
 
 
-def lt_seed(c, torrents_and_dirs):
-    """One libtorrent session seeding every (torrent, data dir) given."""
-    port = swtest.free_port()
-    ses = swtest.lt_session(port)
-    handles = []
-    for torrent, data in torrents_and_dirs:
-        h = swtest.lt_add(ses, torrent, data)
-        handles.append(h)
-        c.on_close(lambda h=h: ses.remove_torrent(h))
-    for h in handles:
-        swtest.lt_wait_state(h, (lt.torrent_status.seeding,), 30, "libtorrent to seed")
-    return ses, port
-
-
 def loopback(port):
     return ["--listen", "127.0.0.1:%d" % port] + LOCAL
 
@@ -172,7 +157,10 @@ def test_watch_folder():
     with Cleanup() as c:
         src_a, t_a = make_torrent(c, 700_000, 21, "alpha.bin")
         src_b, t_b = make_torrent(c, 300_000, 22, "beta.bin")
-        _, seed_port = lt_seed(c, [(t_a, src_a), (t_b, src_b)])
+        ses, _, seed_port = swtest.lt_seed(c, t_a, src_a)
+        h_b = swtest.lt_add(ses, t_b, src_b)
+        c.on_close(lambda: ses.remove_torrent(h_b))
+        swtest.lt_wait_state(h_b, (lt.torrent_status.seeding,), 30, "libtorrent to seed")
         watch = c.tempdir("lua-watch-")
         save = c.tempdir("lua-save-")
         with open(os.path.join(watch, "notes.txt"), "w") as f:
@@ -274,7 +262,7 @@ def magnet_of(torrent):
 def test_download_verify():
     with Cleanup() as c:
         src, torrent = make_torrent(c, 900_000, 41)
-        _, seed_port = lt_seed(c, [(torrent, src)])
+        _, _, seed_port = swtest.lt_seed(c, torrent, src)
         http_port = serve_folder(c, os.path.dirname(torrent))
         url = "http://127.0.0.1:%d/%s" % (http_port, os.path.basename(torrent))
         pieces = (900_000 + 32767) // 32768
@@ -347,7 +335,7 @@ def download_with_script(c, torrent, seed_port, script):
 def test_download_script():
     with Cleanup() as c:
         src, torrent = make_torrent(c, 600_000, 71)
-        _, seed_port = lt_seed(c, [(torrent, src)])
+        _, _, seed_port = swtest.lt_seed(c, torrent, src)
         folder = c.tempdir("lua-hooks-")
         scripts = {}
         for name, text in (("hook.lua", HOOK_SCRIPT), ("bad.lua", BAD_HOOK),
@@ -642,22 +630,8 @@ def test_signal_stops_script():
 
 
 def main():
-    failed = 0
-    only = sys.argv[1:]
-    for t in (test_script_errors, test_signal_stops_script, test_plain_lua_require,
-              test_installed_module, test_bandwidth_schedule,
-              test_seed_to_ratio, test_watch_folder, test_download_verify, test_download_script):
-        if only and t.__name__ not in only:
-            continue
-        try:
-            t()
-            swtest.log("PASS", t.__name__)
-        except Exception:
-            failed += 1
-            swtest.log("FAIL", t.__name__)
-            traceback.print_exc()
-    sys.exit(1 if failed else 0)
+    return swtest.run_tests(swtest.tests_in(globals()), sys.argv[1:])
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,7 +7,6 @@ plugin_error warning from the command)."""
 
 import os
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -45,20 +44,20 @@ def check_plugin_stayed():
     runs.clear()
 
 
+def test_cswarm_learns_from_libtorrent():
+    c_test.test_cswarm_learns_from_libtorrent()
+    check_plugin_stayed()
+
+
+def test_libtorrent_learns_from_cswarm():
+    c_test.test_libtorrent_learns_from_cswarm()
+    check_plugin_stayed()
+
+
 def main():
     swtest.cswarm_download = cswarm_download_lua
-    failed = 0
-    for t in (c_test.test_cswarm_learns_from_libtorrent, c_test.test_libtorrent_learns_from_cswarm):
-        try:
-            t()
-            check_plugin_stayed()
-            swtest.log("PASS", t.__name__, "(Lua ut_pex)")
-        except Exception:
-            failed += 1
-            swtest.log("FAIL", t.__name__, "(Lua ut_pex)")
-            traceback.print_exc()
-    sys.exit(1 if failed else 0)
+    return swtest.run_tests(swtest.tests_in(globals()), sys.argv[1:])
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
