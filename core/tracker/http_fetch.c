@@ -38,6 +38,10 @@ void sw__http_fetch_done(sw_tracker_job *job, CURLcode res, long status)
             sw__tracker_job_fail(job, SW_ERR_HTTP_CONNECT, (int)status, curl_msg);
         return;
     }
+    if (job->range_len > 0) {
+        sw__http_range_done(job, status);
+        return;
+    }
     if (status != 200) {
         char msg[64];
         snprintf(msg, sizeof msg, "HTTP status %ld", status);

@@ -374,7 +374,10 @@ int sw__http_tracker_start(sw_tracker_job *job)
     curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    if (job->range_len > 0)
+        sw__http_range_setup(job, e); /* identity encoding: byte offsets must be the file's */
+    else
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)job->max_body);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, total_ms);
     if (receive_s > 0) {

@@ -152,6 +152,9 @@ typedef struct sw_tracker_request {
     const char *url;           /* the tracker's announce URL */
     sw_announce_params params; /* for a scrape only info_hash is read */
     int timeout_s;             /* the whole request; 0 = tracker_completion_timeout */
+    /* A fetch of range_len bytes at range_first (sw__tracker_client_fetch_range);
+     * range_len 0 = the whole body. */
+    int64_t range_first, range_len;
 } sw_tracker_request;
 
 /* The outcome, borrowed for the callback only (except what the callee takes
@@ -208,6 +211,18 @@ void sw__tracker_job_cancel(sw_tracker_job *job);
 #define SW_FETCH_MAX_REDIRECTS 5
 int sw__tracker_client_fetch(sw_tracker_client *c, const char *url, size_t max_body, int timeout_s,
                              sw_tracker_done_cb cb, void *user, sw_tracker_job **job_out);
+/* A ranged GET (web seeds, http_range.c): len > 0 bytes at first, asked
+ * for with a Range header and no content encoding. cb gets exactly len
+ * bytes in r->body: from a 206 reply whose Content-Range names that range,
+ * or from a 200 reply of exactly len bytes when first is 0. Anything else
+ * fails: SW_ERR_HTTP_STATUS (another status, or a 206 for another range:
+ * http_status says which), SW_ERR_HTTP_BAD_RANGE (a body of another length
+ * or a malformed Content-Range), SW_ERR_HTTP_TOO_LARGE (more than len
+ * bytes: the transfer is cut off there, nothing more is buffered), and the
+ * errors of sw__tracker_client_fetch. */
+int sw__tracker_client_fetch_range(sw_tracker_client *c, const char *url, int64_t first,
+                                   int64_t len, int timeout_s, sw_tracker_done_cb cb, void *user,
+                                   sw_tracker_job **job_out);
 
 /* ======================================================================== */
 /* The per-torrent manager                                                  */

@@ -240,6 +240,8 @@ int sw__tracker_client_start(sw_tracker_client *c, const sw_tracker_request *req
     job->refs = 1;
     job->flight_slot = -1;
     job->max_body = max_body;
+    job->range_first = req->range_first;
+    job->range_len = req->range_len;
     int timeout_s = req->timeout_s > 0
                         ? req->timeout_s
                         : sw__settings_int(c->settings, SW_SET_TRACKER_COMPLETION_TIMEOUT);

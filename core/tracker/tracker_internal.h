@@ -54,6 +54,8 @@ struct sw_tracker_job {
     size_t max_body;
     bool too_large;
     char curl_err[CURL_ERROR_SIZE];
+    int64_t range_first, range_len; /* a ranged fetch when range_len > 0 */
+    char content_range[80];         /* the last Content-Range value seen ("" if none) */
 
     /* UDP */
     int refs;             /* open handles and requests that still point here */
@@ -151,6 +153,10 @@ void sw__http_tracker_shutdown(sw_tracker_client *c);
 
 /* http_fetch.c: a finished plain GET (curl result and HTTP status). */
 void sw__http_fetch_done(sw_tracker_job *job, CURLcode res, long status);
+/* http_range.c: a ranged GET's curl options, its header callback and its
+ * end. */
+void sw__http_range_setup(sw_tracker_job *job, CURL *e);
+void sw__http_range_done(sw_tracker_job *job, long status);
 
 /* udp_tracker.c */
 int sw__udp_tracker_init(sw_tracker_client *c);
