@@ -148,8 +148,8 @@ typedef struct sw_dht_lookup_stats {
     int queried;   /* nodes asked during the lookup */
     int responses; /* of them, nodes that answered */
     int timeouts;
-    int stored; /* announce/put: nodes that accepted the store */
-    int peers;  /* get_peers/announce: peers reported (with repeats) */
+    int stored;  /* announce/put: nodes that accepted the store */
+    int peers;   /* get_peers/announce: peers reported (with repeats) */
     int64_t seq; /* mutable put: the seq the item was stored with */
 } sw_dht_lookup_stats;
 
@@ -175,11 +175,23 @@ enum {
     /* Ask nodes to store the UDP source port of the announce instead of
      * `port` (BEP 5 implied_port). */
     SW_DHT_ANNOUNCE_IMPLIED_PORT = 1u << 0,
+    /* We seed the torrent (BEP 33 "seed": counted among the seeds of a
+     * DHT scrape). */
+    SW_DHT_ANNOUNCE_SEED = 1u << 1,
 };
 /* get_peers, then announce_peer(port) to the k closest nodes that gave us a
  * token. on_peers may be NULL. stats->stored counts accepted announces. */
 int sw__dht_announce(sw_dht *dht, const sw_sha1 *info_hash, uint16_t port, unsigned flags,
                      sw_dht_peers_cb on_peers, sw_dht_done_cb done, void *user);
+
+/* BEP 33 scrape: the estimated numbers of seeds and of downloaders that
+ * announced info_hash to the nodes closest to it (the union of their bloom
+ * filters), or status < 0 (then both are 0). */
+typedef void (*sw_dht_scrape_cb)(void *user, int status, double seeds, double downloaders,
+                                 const sw_dht_lookup_stats *stats);
+/* A get_peers lookup with scrape=1. done is called exactly once, never
+ * from inside this call. */
+int sw__dht_scrape(sw_dht *dht, const sw_sha1 *info_hash, sw_dht_scrape_cb done, void *user);
 
 /* Peers other nodes announced to this very node for info_hash (up to
  * max, into out); lookups never ask their own node. */

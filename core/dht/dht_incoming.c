@@ -86,7 +86,7 @@ static size_t reply_budget(const sw_dht *dht)
  * token, version, and the node list. Generous by a few bytes. */
 static size_t base_size(const sw_krpc_msg *r)
 {
-    return 120 + r->nodes.len + r->nodes6.len;
+    return 120 + r->nodes.len + r->nodes6.len + r->bf_seeds.len + r->bf_peers.len + 16;
 }
 
 static void on_get_peers(sw_dht *dht, const sw_krpc_msg *q, const sw_endpoint *from)
@@ -99,6 +99,18 @@ static void on_get_peers(sw_dht *dht, const sw_krpc_msg *q, const sw_endpoint *f
     /* Nodes always, peers too if we have some: being asked does not mean
      * we are among the closest, so the asker should keep looking. */
     add_nodes(dht, q, &r, &nodes);
+    /* BEP 33: a scrape gets the seed and downloader filters of what we
+     * store (none when we store nothing), sent before any peer list. */
+    uint8_t bf_seeds[SW_KRPC_BLOOM_LEN], bf_peers[SW_KRPC_BLOOM_LEN];
+    if (q->scrape) {
+        memset(bf_seeds, 0, sizeof bf_seeds);
+        memset(bf_peers, 0, sizeof bf_peers);
+        if (sw__dht_peers_bloom(&dht->peers, &q->target, dht->family, bf_seeds, bf_peers)) {
+            r.bf_seeds = (sw_krpc_bytes){bf_seeds, sizeof bf_seeds};
+            r.bf_peers = (sw_krpc_bytes){bf_peers, sizeof bf_peers};
+            r.has |= SW_KRPC_HAS_BFSD | SW_KRPC_HAS_BFPE;
+        }
+    }
     size_t per = (dht->family == AF_INET6 ? 3 : 2) + sw__krpc_peer_len(dht->family);
     size_t room = reply_budget(dht) > base_size(&r) ? (reply_budget(dht) - base_size(&r)) / per : 0;
     size_t max = (size_t)(dht->set.max_peers_reply > 0 ? dht->set.max_peers_reply : 0);
@@ -133,7 +145,8 @@ static void on_announce_peer(sw_dht *dht, const sw_krpc_msg *q, const sw_endpoin
     if (!q->implied_port)
         peer.port = q->port;
     /* A full store still answers: the announcer did nothing wrong. */
-    (void)sw__dht_peers_announce(&dht->peers, &q->target, &peer, sw__dht_now(dht));
+    if (sw__dht_peers_announce(&dht->peers, &q->target, &peer, sw__dht_now(dht)) == 0)
+        sw__dht_peers_set_seed(&dht->peers, &q->target, &peer, q->seed);
     dht->sample_valid = false;
     sw_krpc_msg r;
     memset(&r, 0, sizeof r);

@@ -153,6 +153,11 @@ struct sw_dht_traversal {
     bool internal; /* a maintenance lookup with no user */
     uint16_t port;
     bool implied_port;
+    bool announce_seed; /* announce: BEP 33 "seed" */
+
+    /* BEP 33 scrape: the union of the filters so far (2 x 256 bytes) */
+    sw_dht_scrape_cb scrape_done;
+    uint8_t *bloom;
 
     /* items */
     sw_dht_item_cb item_cb;
@@ -225,7 +230,7 @@ typedef struct sw_dht_verify_queue {
 } sw_dht_verify_queue;
 
 /* ---- BEP 33 scrape bloom filters (scrape_bloom.c) ---- */
-#define SW_DHT_BLOOM_LEN 256
+#define SW_DHT_BLOOM_LEN SW_KRPC_BLOOM_LEN
 /* Adds ep's address (not its port) to the filter. */
 void sw__dht_bloom_insert(uint8_t bloom[SW_DHT_BLOOM_LEN], const sw_endpoint *ep);
 /* into |= other (SW_DHT_BLOOM_LEN bytes each). */

@@ -33,6 +33,8 @@
 
 #define SW_DHT_ID_LEN 20
 #define SW_DHT_K 8
+/* BEP 33 scrape bloom filters: 2048 bits. */
+#define SW_KRPC_BLOOM_LEN 256
 
 /* A compact node is a 20-byte id and a compact address (BEP 5, BEP 32). */
 #define SW_KRPC_NODE4_LEN 26
@@ -107,6 +109,10 @@ enum {
     SW_KRPC_HAS_INTERVAL = 1u << 16,
     SW_KRPC_HAS_IP = 1u << 17,      /* top-level "ip" (BEP 42) */
     SW_KRPC_HAS_VERSION = 1u << 18, /* top-level "v" (client version) */
+    SW_KRPC_HAS_SCRAPE = 1u << 19,  /* get_peers "scrape" (BEP 33) */
+    SW_KRPC_HAS_SEED = 1u << 20,    /* announce_peer "seed" (BEP 33) */
+    SW_KRPC_HAS_BFSD = 1u << 21,    /* get_peers response "BFsd" (BEP 33) */
+    SW_KRPC_HAS_BFPE = 1u << 22,    /* get_peers response "BFpe" (BEP 33) */
 };
 
 /* "want" flags (BEP 32). */
@@ -153,6 +159,10 @@ typedef struct sw_krpc_msg {
     sw_krpc_bytes samples; /* a multiple of 20 bytes */
     int64_t num;
     int64_t interval;
+    bool scrape;            /* BEP 33: the asker wants BFsd and BFpe */
+    bool seed;              /* BEP 33: the announcer is a seed */
+    sw_krpc_bytes bf_seeds; /* "BFsd", SW_KRPC_BLOOM_LEN bytes */
+    sw_krpc_bytes bf_peers; /* "BFpe", SW_KRPC_BLOOM_LEN bytes */
 
     /* Errors ("e"). */
     int64_t error_code;

@@ -171,6 +171,19 @@ static int parse_body(sw_bnode d, sw_krpc_msg *msg)
         msg->has |= SW_KRPC_HAS_NUM;
     if (sw_bnode_dict_get_int(d, "interval", &msg->interval))
         msg->has |= SW_KRPC_HAS_INTERVAL;
+    if (sw_bnode_dict_get_int(d, "scrape", &iv)) {
+        msg->scrape = iv != 0;
+        msg->has |= SW_KRPC_HAS_SCRAPE;
+    }
+    if (sw_bnode_dict_get_int(d, "seed", &iv)) {
+        msg->seed = iv != 0;
+        msg->has |= SW_KRPC_HAS_SEED;
+    }
+    /* Filters of another size are ignored: they cannot be merged. */
+    if (get_bytes(d, "BFsd", SW_KRPC_BLOOM_LEN, SW_KRPC_BLOOM_LEN, &msg->bf_seeds))
+        msg->has |= SW_KRPC_HAS_BFSD;
+    if (get_bytes(d, "BFpe", SW_KRPC_BLOOM_LEN, SW_KRPC_BLOOM_LEN, &msg->bf_peers))
+        msg->has |= SW_KRPC_HAS_BFPE;
     return 0;
 }
 

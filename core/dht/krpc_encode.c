@@ -94,6 +94,14 @@ static int put_body(sw_bencoder *e, const sw_krpc_msg *m)
         rc = put_int(e, "num", m->num);
     if (rc == 0 && (has & SW_KRPC_HAS_INTERVAL))
         rc = put_int(e, "interval", m->interval);
+    if (rc == 0 && (has & SW_KRPC_HAS_SCRAPE))
+        rc = put_int(e, "scrape", m->scrape ? 1 : 0);
+    if (rc == 0 && (has & SW_KRPC_HAS_SEED))
+        rc = put_int(e, "seed", m->seed ? 1 : 0);
+    if (rc == 0 && (has & SW_KRPC_HAS_BFSD))
+        rc = put_bytes(e, "BFsd", m->bf_seeds);
+    if (rc == 0 && (has & SW_KRPC_HAS_BFPE))
+        rc = put_bytes(e, "BFpe", m->bf_peers);
     return rc;
 }
 
@@ -113,6 +121,10 @@ static bool lengths_ok(const sw_krpc_msg *m)
     if ((has & SW_KRPC_HAS_NODES6) && m->nodes6.len % SW_KRPC_NODE6_LEN != 0)
         return false;
     if ((has & SW_KRPC_HAS_SAMPLES) && m->samples.len % SW_DHT_ID_LEN != 0)
+        return false;
+    if ((has & SW_KRPC_HAS_BFSD) && m->bf_seeds.len != SW_KRPC_BLOOM_LEN)
+        return false;
+    if ((has & SW_KRPC_HAS_BFPE) && m->bf_peers.len != SW_KRPC_BLOOM_LEN)
         return false;
     if ((has & SW_KRPC_HAS_IP) && m->ip.family != AF_INET && m->ip.family != AF_INET6)
         return false;

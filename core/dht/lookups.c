@@ -60,6 +60,10 @@ static void fill_announce(sw_dht_traversal *t, sw_dht_trav_node *n, sw_krpc_msg 
         q->implied_port = true;
         q->has |= SW_KRPC_HAS_IMPLIED_PORT;
     }
+    if (t->announce_seed) {
+        q->seed = true;
+        q->has |= SW_KRPC_HAS_SEED;
+    }
 }
 
 static void peers_lookup_done(sw_dht_traversal *t)
@@ -92,6 +96,7 @@ static int start_peers(sw_dht *dht, const sw_sha1 *info_hash, bool announce, uin
     t->announce = announce;
     t->port = port;
     t->implied_port = (flags & SW_DHT_ANNOUNCE_IMPLIED_PORT) != 0;
+    t->announce_seed = (flags & SW_DHT_ANNOUNCE_SEED) != 0;
     sw__dht_trav_start(t);
     return 0;
 }

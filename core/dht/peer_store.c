@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dht/dht_id.h"
+#include "dht/dht_internal.h"
 #include "dht/store.h"
 
 void sw__dht_peers_init(sw_dht_peer_store *s, int max_torrents, int max_peers)
@@ -116,7 +117,7 @@ int sw__dht_peers_announce(sw_dht_peer_store *s, const sw_sha1 *info_hash, const
         for (int i = 1; i < t->n_peers; i++)
             if (t->peers[i].added_ms < t->peers[oldest].added_ms)
                 oldest = i;
-        t->peers[oldest] = (sw_dht_peer_rec){*ep, now_ms};
+        t->peers[oldest] = (sw_dht_peer_rec){*ep, now_ms, false};
         return 0;
     }
     if (t->n_peers == t->cap_peers) {
@@ -129,7 +130,7 @@ int sw__dht_peers_announce(sw_dht_peer_store *s, const sw_sha1 *info_hash, const
         t->peers = np;
         t->cap_peers = cap;
     }
-    t->peers[t->n_peers++] = (sw_dht_peer_rec){*ep, now_ms};
+    t->peers[t->n_peers++] = (sw_dht_peer_rec){*ep, now_ms, false};
     return 0;
 }
 
@@ -202,4 +203,35 @@ size_t sw__dht_peers_sample(const sw_dht_peer_store *s, size_t max, sw_sha1 *out
         out[i] = s->torrents[idx[i]]->info_hash;
     free(idx);
     return want;
+}
+
+void sw__dht_peers_set_seed(sw_dht_peer_store *s, const sw_sha1 *info_hash, const sw_endpoint *ep,
+                            bool seed)
+{
+    bool found;
+    size_t at = find(s, info_hash, &found);
+    if (!found)
+        return;
+    sw_dht_torrent_rec *t = s->torrents[at];
+    for (int i = 0; i < t->n_peers; i++)
+        if (sw__endpoint_equal(&t->peers[i].ep, ep))
+            t->peers[i].seed = seed;
+}
+
+bool sw__dht_peers_bloom(const sw_dht_peer_store *s, const sw_sha1 *info_hash, int family,
+                         uint8_t *bf_seeds, uint8_t *bf_peers)
+{
+    bool found;
+    size_t at = find(s, info_hash, &found);
+    if (!found)
+        return false;
+    const sw_dht_torrent_rec *t = s->torrents[at];
+    bool any = false;
+    for (int i = 0; i < t->n_peers; i++) {
+        if (t->peers[i].ep.family != family)
+            continue;
+        sw__dht_bloom_insert(t->peers[i].seed ? bf_seeds : bf_peers, &t->peers[i].ep);
+        any = true;
+    }
+    return any;
 }

@@ -49,6 +49,7 @@ bool sw__dht_token_check(const sw_dht_tokens *t, const sw_endpoint *from, const 
 typedef struct sw_dht_peer_rec {
     sw_endpoint ep;
     uint64_t added_ms;
+    bool seed; /* BEP 33: its last announce said "seed" */
 } sw_dht_peer_rec;
 
 typedef struct sw_dht_torrent_rec {
@@ -77,6 +78,14 @@ int sw__dht_peers_announce(sw_dht_peer_store *s, const sw_sha1 *info_hash, const
  * are more); returns the count. */
 size_t sw__dht_peers_get(const sw_dht_peer_store *s, const sw_sha1 *info_hash, int family,
                          size_t max, sw_endpoint *out);
+/* BEP 33: whether the stored ep of info_hash seeds (after an announce). */
+void sw__dht_peers_set_seed(sw_dht_peer_store *s, const sw_sha1 *info_hash, const sw_endpoint *ep,
+                            bool seed);
+/* BEP 33: adds the addresses of info_hash's peers of a family to the seed
+ * or the downloader filter (256 bytes each, not cleared first); returns
+ * false when the info-hash has none. */
+bool sw__dht_peers_bloom(const sw_dht_peer_store *s, const sw_sha1 *info_hash, int family,
+                         uint8_t *bf_seeds, uint8_t *bf_peers);
 /* Drops peers older than lifetime_ms and torrents left empty. */
 void sw__dht_peers_expire(sw_dht_peer_store *s, uint64_t now_ms, uint64_t lifetime_ms);
 /* BEP 51: up to max info-hashes, a random selection when there are more. */

@@ -36,6 +36,7 @@ void sw__dht_trav_free(sw_dht_traversal *t)
     free(t->nodes);
     free(t->v);
     free(t->put_v);
+    free(t->bloom);
     OPENSSL_cleanse(t->seed, sizeof t->seed);
     free(t);
 }

@@ -555,8 +555,11 @@ static void announce_torrents(struct sw_session_dht *d)
             return;
         c->ses = ses;
         c->id = t->id;
-        int rc = sw__dht_announce(d->node, &t->info_hash, ses->env.listen_port, 0, on_torrent_peers,
-                                  on_torrent_announced, c);
+        /* BEP 33: a torrent with every piece counts among the seeds of
+         * DHT scrapes (one that only has the files it wants does not). */
+        unsigned flags = t->state == SW_TORRENT_SEEDING ? SW_DHT_ANNOUNCE_SEED : 0;
+        int rc = sw__dht_announce(d->node, &t->info_hash, ses->env.listen_port, flags,
+                                  on_torrent_peers, on_torrent_announced, c);
         if (rc < 0) {
             free(c);
             e->next_ms = now + RETRY_FIRST_MS;
