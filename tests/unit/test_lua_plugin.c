@@ -147,8 +147,7 @@ static void solo_setup(solo *w)
 
 static void solo_add_torrent(solo *w)
 {
-    sw_torrent_handle h = sfx_add(w->ses, w->p.t.ti, w->p.seed_dir.path);
-    assert_true(sfx_wait_state(h, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sfx_add_seeding(w->ses, w->p.t.ti, w->p.seed_dir.path);
 }
 
 static void solo_teardown(solo *w)
@@ -243,8 +242,7 @@ static void test_hooks_on_a_transfer(void **state)
     assert_null(strstr(wait_msg(seeder, &sl, "added id="), "userdata"));
     wait_msg(leecher, &ll, "added id=");
 
-    sw_torrent_handle hs = sfx_add(seeder, p.t.ti, p.seed_dir.path);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sfx_add_seeding(seeder, p.t.ti, p.seed_dir.path);
     sw_torrent_handle hl = sfx_add(leecher, p.t.ti, p.dl_dir.path);
     assert_true(sfx_wait_state(hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", sfx_listen_port(seeder)), 0);
@@ -311,8 +309,7 @@ static void test_example_plugins(void **state)
         load_ok(seeder, path);
         load_ok(leecher, path);
     }
-    sw_torrent_handle hs = sfx_add(seeder, p.t.ti, p.seed_dir.path);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sfx_add_seeding(seeder, p.t.ti, p.seed_dir.path);
     sw_torrent_handle hl = sfx_add(leecher, p.t.ti, p.dl_dir.path);
     assert_true(sfx_wait_state(hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", sfx_listen_port(seeder)), 0);

@@ -148,8 +148,7 @@ static void test_engine_checks_metadata(void **state)
     sfx_write_torrent_data(&t, sd.path);
     sw_session *seeder = sfx_session(0, SW_ALERT_CAT_ALL);
     sw_session *leecher = sfx_session(0, SW_ALERT_CAT_ALL);
-    sw_torrent_handle hs = sfx_add(seeder, t.ti, sd.path);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sfx_add_seeding(seeder, t.ti, sd.path);
 
     g_probe.next = -1; /* the probe waits until the test says */
     sw_error_detail err;
@@ -237,8 +236,7 @@ static void test_ut_metadata_between_sessions(void **state)
     sw_session *leecher = sfx_session(SW_SESSION_ADD_DEFAULT_PLUGINS, SW_ALERT_CAT_ALL);
     sw_session *small = sfx_session(SW_SESSION_ADD_DEFAULT_PLUGINS, SW_ALERT_CAT_ALL);
     sfx_apply_setting(small, SW_SET_MAX_METADATA_SIZE, (int)info_len - 1);
-    sw_torrent_handle hs = sfx_add(seeder, t.ti, sd.path);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sfx_add_seeding(seeder, t.ti, sd.path);
     const sw_sha1 *ih = &sw_torrent_info_hashes(t.ti)->v1;
     sw_torrent_handle hl = sfx_add_hash(leecher, ih, ld.path);
     sw_torrent_handle hsmall = sfx_add_hash(small, ih, tiny.path);

@@ -279,8 +279,7 @@ static void test_url_downloads_and_completes(void **state)
     sfx_dir_make(&dl);
 
     sw_session *seeder = sfx_session(0, SW_ALERT_CAT_ALL);
-    sw_torrent_handle hs = sfx_add(seeder, c.ti, c.dir.path);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sfx_add_seeding(seeder, c.ti, c.dir.path);
 
     sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
     char url[128];

@@ -358,8 +358,7 @@ static void test_super_seed_leechers_complete(void **state)
     sfx_payload f;
     blob_make(&f);
     sw_session *seeder = sfx_session(0, SW_ALERT_CAT_ALL);
-    sw_torrent_handle hs = sfx_add_flags(seeder, f.t.ti, f.seed_dir.path, 0);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sw_torrent_handle hs = sfx_add_seeding(seeder, f.t.ti, f.seed_dir.path);
     /* Not a seed yet while checking; switched on through the handle. */
     assert_int_equal(sw_torrent_super_seeding(hs, true), 0);
     assert_true(wait_super_seeding(hs));
@@ -370,7 +369,7 @@ static void test_super_seed_leechers_complete(void **state)
     for (int i = 0; i < 2; i++) {
         sfx_dir_make(&dl[i]);
         leech[i] = sfx_session(0, SW_ALERT_CAT_ALL);
-        hl[i] = sfx_add_flags(leech[i], f.t.ti, dl[i].path, 0);
+        hl[i] = sfx_add(leech[i], f.t.ti, dl[i].path);
         assert_true(sfx_wait_state(hl[i], SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     }
     /* The leechers trade with each other too, as super seeding expects. */
@@ -502,10 +501,9 @@ static void test_upload_mode_on_full_disk(void **state)
         skip(); /* needs root to mount a small file system */
     }
     sw_session *seeder = sfx_session(0, SW_ALERT_CAT_ALL);
-    sw_torrent_handle hs = sfx_add_flags(seeder, f.t.ti, f.seed_dir.path, 0);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sfx_add_seeding(seeder, f.t.ti, f.seed_dir.path);
     sw_session *leech = sfx_session(0, SW_ALERT_CAT_ALL);
-    sw_torrent_handle hl = sfx_add_flags(leech, f.t.ti, dl.path, 0);
+    sw_torrent_handle hl = sfx_add(leech, f.t.ti, dl.path);
     assert_true(sfx_wait_state(hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     assert_int_equal(sw_torrent_connect_peer(hl, "127.0.0.1", sfx_listen_port(seeder)), 0);
     sw_alert *a = sfx_wait_alert(leech, SW_ALERT_FILE_ERROR, hl.id, SFX_WAIT_MS);
@@ -574,8 +572,7 @@ static void test_share_mode(void **state)
     sfx_payload f;
     blob_make(&f);
     sw_session *seeder = sfx_session(0, SW_ALERT_CAT_ALL);
-    sw_torrent_handle hs = sfx_add_flags(seeder, f.t.ti, f.seed_dir.path, 0);
-    assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    sfx_add_seeding(seeder, f.t.ti, f.seed_dir.path);
 
     /* The share-mode torrent: nothing wanted, so finished at once. */
     sfx_dir mdir;

@@ -194,6 +194,14 @@ sw_torrent_handle sfx_add_flags(sw_session *ses, sw_torrent_info *ti, const char
     return sfx_add_params(ses, &p);
 }
 
+sw_torrent_handle sfx_add_seeding(sw_session *ses, sw_torrent_info *ti, const char *dir)
+{
+    sw_torrent_handle h = sfx_add(ses, ti, dir);
+    if (!sfx_wait_state(h, SW_TORRENT_SEEDING, SFX_WAIT_MS))
+        fail_msg("the torrent in %s did not start seeding", dir);
+    return h;
+}
+
 sw_torrent_handle sfx_add_hash(sw_session *ses, const sw_sha1 *info_hash, const char *dir)
 {
     sw_add_torrent_params p;

@@ -98,6 +98,9 @@ sw_torrent_handle sfx_add(sw_session *ses, sw_torrent_info *ti, const char *dir)
  * defaults (a mode such as upload or share mode from the start). */
 sw_torrent_handle sfx_add_flags(sw_session *ses, sw_torrent_info *ti, const char *dir,
                                 uint64_t flags);
+/* Adds ti saving under dir, which holds its complete data, and waits until
+ * it seeds (SFX_WAIT_MS; longer fails the test). */
+sw_torrent_handle sfx_add_seeding(sw_session *ses, sw_torrent_info *ti, const char *dir);
 /* Adds by info-hash alone, as a magnet link does. */
 sw_torrent_handle sfx_add_hash(sw_session *ses, const sw_sha1 *info_hash, const char *dir);
 
