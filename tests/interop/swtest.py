@@ -202,12 +202,28 @@ LOOPBACK_SETS = ["listen_interfaces=127.0.0.1", "enable_dht=false", "enable_lsd=
                  "enable_upnp=false", "enable_natpmp=false", "ignore_limits_on_local_network=false"]
 
 
+def collect_json_lines(stream, out):
+    """Starts a daemon thread that appends each line of stream that parses as
+    JSON to the list out (other lines are skipped) until the stream ends;
+    returns the thread."""
+    import threading
+
+    def read():
+        for line in stream:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    return t
+
+
 class CswarmRun:
     """A `cswarm download` or `cswarm seed` process with --json-progress,
     its JSON lines collected by a reader thread."""
 
     def __init__(self, cleanup, args, port=None, extra_sets=()):
-        import threading
         self.port = port or free_port()
         cmd = [CSWARM] + list(args) + ["--listen", str(self.port), "--json-progress"]
         for s in list(LOOPBACK_SETS) + list(extra_sets):
@@ -218,15 +234,7 @@ class CswarmRun:
         self.stderr = open(self.stderr_path, "wb")
         self.p = cleanup.proc(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr))
         cleanup.on_close(self.stderr.close)
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        for line in self.p.stdout:
-            try:
-                self.lines.append(json.loads(line))
-            except ValueError:
-                pass
+        self.thread = collect_json_lines(self.p.stdout, self.lines)
 
     def last(self):
         for obj in reversed(self.lines):

@@ -18,8 +18,6 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
-import json
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swtest  # noqa: E402
@@ -39,17 +37,10 @@ class ModesSeed:
         self.p = cleanup.proc(subprocess.Popen(
             [tool, torrent, data_dir, str(self.port)] + list(modes),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-        threading.Thread(target=self._read, daemon=True).start()
+        swtest.collect_json_lines(self.p.stdout, self.lines)
         wait_for(lambda: self.ready() or self.p.poll() is not None, 30, "modes_seed ready")
         if self.p.poll() is not None:
             raise AssertionError("modes_seed exited: %s" % self.p.stderr.read())
-
-    def _read(self):
-        for line in self.p.stdout:
-            try:
-                self.lines.append(json.loads(line))
-            except ValueError:
-                pass
 
     def ready(self):
         return any(o.get("ready") for o in list(self.lines))
