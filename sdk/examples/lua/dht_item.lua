@@ -83,7 +83,8 @@ if command == "put" then
   end
   put = ses:wait_for("dht_put", 60)
   if not put or put.error then error("put failed: " .. (put and put.message or "timed out")) end
-  -- seq is the one asked for (negative: the next one, found at the put).
+  -- A mutable put reports the seq it stored (without --seq: the highest
+  -- found + 1); an immutable one has none.
   flush(string.format("stored on %d nodes%s", put.num_success,
                       (put.seq or -1) >= 0 and string.format(" (seq %d)", put.seq) or ""))
   if args.stay > 0 then cswarm.sleep(args.stay) end
