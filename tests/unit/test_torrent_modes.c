@@ -272,15 +272,23 @@ static bool wait_super_seeding(sw_torrent_handle h)
     return sfx_wait_status(h, is_super_seeding, NULL, SFX_WAIT_MS);
 }
 
+/* Adds f's torrent over its data with super seeding on; returns once it
+ * seeds with super seeding. */
+static sw_torrent_handle add_super_seeder(sw_session *ses, const sfx_payload *f)
+{
+    sw_torrent_handle h = sfx_add_flags(ses, f->t.ti, f->seed_dir.path, SW_ADD_SUPER_SEEDING);
+    assert_true(sfx_wait_state(h, SW_TORRENT_SEEDING, SFX_WAIT_MS));
+    assert_true(wait_super_seeding(h));
+    return h;
+}
+
 static void test_super_seed_raw_peers(void **state)
 {
     (void)state;
     sfx_payload f;
     blob_make(&f);
     sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
-    sw_torrent_handle h = sfx_add_flags(ses, f.t.ti, f.seed_dir.path, SW_ADD_SUPER_SEEDING);
-    assert_true(sfx_wait_state(h, SW_TORRENT_SEEDING, SFX_WAIT_MS));
-    assert_true(wait_super_seeding(h));
+    sw_torrent_handle h = add_super_seeder(ses, &f);
     uint16_t port = sfx_listen_port(ses);
 
     /* Three peers, three different pieces: each piece goes to one peer. */
@@ -719,9 +727,7 @@ static void test_modes_in_resume_data(void **state)
     blob_make(&f);
     sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
     /* A super seeder keeps super seeding through its resume data... */
-    sw_torrent_handle h = sfx_add_flags(ses, f.t.ti, f.seed_dir.path, SW_ADD_SUPER_SEEDING);
-    assert_true(sfx_wait_state(h, SW_TORRENT_SEEDING, SFX_WAIT_MS));
-    assert_true(wait_super_seeding(h));
+    sw_torrent_handle h = add_super_seeder(ses, &f);
     size_t len;
     uint8_t *resume = save_resume(ses, h, &len);
     assert_int_equal(sw_session_remove_torrent(ses, h, 0), 0);
