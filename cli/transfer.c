@@ -411,6 +411,17 @@ static void handle_alert(run *r, const sw_alert *a)
     case SW_ALERT_LISTEN_FAILED:
         say(r, "cswarm: warning: %s%s\n", a->message, "");
         break;
+    case SW_ALERT_URL_SEED: {
+        char extra[700], url[300], msg[300];
+        json_quoted_op(a->payload.tracker.url, url, sizeof url);
+        json_quoted_op(a->payload.tracker.text, msg, sizeof msg);
+        snprintf(extra, sizeof extra, "\"url\":%s,\"status\":%d,\"message\":%s", url,
+                 a->payload.tracker.status_code, msg);
+        sw_progress_event(&r->progress, "url_seed", extra);
+        if (!r->opt->json)
+            say(r, "cswarm: warning: %s%s\n", a->message, "");
+        break;
+    }
     default:
         break;
     }

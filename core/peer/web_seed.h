@@ -13,6 +13,7 @@
 #ifndef SW_CORE_PEER_WEB_SEED_H
 #define SW_CORE_PEER_WEB_SEED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,5 +50,33 @@ int sw__web_seed_plan(const sw_torrent_info *ti, int piece, int64_t offset, int6
  * SW_ERR_INVALID_ARG for anything else (including "bytes * /TOTAL"). */
 int sw__http_parse_content_range(const char *value, size_t len, int64_t *first_out,
                                  int64_t *last_out, int64_t *total_out);
+
+/* ---- a web seed as a source of blocks for a swarm (web_seed_swarm.c) ----
+ * A web seed has every piece and is never choked; it stands in the picker
+ * under a sw_peer_entry its owner keeps (not in the peer list), so hash
+ * failures count against it in entry->hashfails like for any peer.
+ * Network thread only. */
+
+struct sw_swarm;
+struct sw_peer_entry;
+
+/* True when the swarm wants blocks now (active, not checking or closing,
+ * not finished, not in upload mode). */
+bool sw__swarm_web_wants(const struct sw_swarm *sw);
+/* Picks up to max_blocks consecutive free blocks of one piece (whole
+ * pieces preferred) and marks them requested by peer. *n_out = 0 when
+ * there is nothing to ask for. */
+int sw__swarm_web_pick(struct sw_swarm *sw, struct sw_peer_entry *peer, int max_blocks,
+                       int *piece_out, int *first_block_out, int *n_out);
+/* Gives back the requests of a run that will not be delivered. */
+void sw__swarm_web_abort(struct sw_swarm *sw, struct sw_peer_entry *peer, int piece,
+                         int first_block, int n);
+/* The data of a run (len bytes from block first_block of piece) arrived:
+ * the blocks still wanted are written through the disk pool and hashed
+ * when their piece completes, as for a peer's blocks. buf is only read. */
+void sw__swarm_web_deliver(struct sw_swarm *sw, struct sw_peer_entry *peer, int piece,
+                           int first_block, const uint8_t *buf, size_t len);
+/* Drops every request and sender mark of peer before its entry is freed. */
+void sw__swarm_web_forget(struct sw_swarm *sw, struct sw_peer_entry *peer);
 
 #endif

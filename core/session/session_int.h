@@ -116,6 +116,7 @@ struct sw_torrent {
     sw_torrent_modes modes; /* share mode, super seeding, upload mode on a full disk */
     sw_queue_link queue; /* its place in the download queue (session_queue.h) */
     struct sw_torrent_url *url_fetch; /* the .torrent download (torrent_url.h); NULL if none */
+    struct sw_web_seeds *web_seeds;   /* web seeds (web_seed.h); NULL until first used */
 };
 
 /* The swarm callbacks of every torrent (torrent.c). */

@@ -10,6 +10,7 @@
 #include "session_int.h"
 #include "torrent_trackers.h"
 #include "torrent_url.h"
+#include "web_seed.h"
 
 static void maybe_free(sw_torrent *t);
 
@@ -537,6 +538,7 @@ void sw__torrent_remove(sw_torrent *t, unsigned flags)
     }
     sw__torrent_trackers_detach(t);
     sw__torrent_url_cancel(t);
+    sw__web_seeds_free(t);
     /* Last: the swarm may release (and so free) the torrent right away. */
     sw__swarm_close(&t->swarm);
 }
@@ -560,4 +562,5 @@ void sw__torrent_tick(sw_torrent *t, uint64_t dt_ms)
     if (t->state == SW_TORRENT_CHECKING_FILES || t->state == SW_TORRENT_CHECKING_RESUME_DATA)
         t->state_dirty = true;
     sw__torrent_modes_tick(t);
+    sw__web_seeds_tick(t);
 }

@@ -131,7 +131,8 @@ enum sw_alert_category {
     XX(DHT_MUTABLE_ITEM, dht_mutable_item, SW_ALERT_CAT_DHT)     /* dht (key, salt, seq, value) */ \
     XX(DHT_PUT, dht_put, SW_ALERT_CAT_DHT)                       /* dht (target, num_success) */   \
     XX(DHT_ANNOUNCE, dht_announce, SW_ALERT_CAT_DHT)   /* dht (peer: who announced; info_hash) */  \
-    XX(DHT_GET_PEERS, dht_get_peers, SW_ALERT_CAT_DHT) /* dht (peer: who asked; info_hash) */
+    XX(DHT_GET_PEERS, dht_get_peers, SW_ALERT_CAT_DHT) /* dht (peer: who asked; info_hash) */ \
+    XX(URL_SEED, url_seed, SW_ALERT_CAT_PEER | SW_ALERT_CAT_ERROR) /* tracker (url, text, status_code) */
 
 typedef enum sw_alert_type {
     SW_ALERT_NONE = 0, /* never posted */
