@@ -50,6 +50,15 @@ static void blob_make(sfx_payload *p)
     sfx_payload_make(p, "blob.bin", one_file, 1, PIECE, 11, true);
 }
 
+/* A session for talking to the raw peers below, which speak only the
+ * plaintext protocol: outgoing connections skip the MSE handshake. */
+static sw_session *plaintext_session(void)
+{
+    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
+    sfx_apply_setting(ses, SW_SET_OUT_ENC_POLICY, SW_PE_DISABLED);
+    return ses;
+}
+
 /* ---- a raw peer speaking just enough of the wire protocol ---- */
 
 enum {
@@ -454,7 +463,7 @@ static void test_upload_mode_requests_nothing(void **state)
     blob_make(&f);
     sfx_dir dl;
     sfx_dir_make(&dl);
-    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
+    sw_session *ses = plaintext_session();
     sw_torrent_handle h = sfx_add_flags(ses, f.t.ti, dl.path, SW_ADD_UPLOAD_MODE);
     assert_true(sfx_wait_state(h, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     assert_true(sfx_status(h).upload_mode);
@@ -652,7 +661,7 @@ static void first_requests(const sfx_payload *f, uint64_t flags, int n, int *pie
 {
     sfx_dir dl;
     sfx_dir_make(&dl);
-    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
+    sw_session *ses = plaintext_session();
     sw_torrent_handle h = sfx_add_flags(ses, f->t.ti, dl.path, flags);
     assert_true(sfx_wait_state(h, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
     raw_seed s;
