@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "session_int.h"
+#include "web_seed.h"
 
 static int64_t piece_bytes(const sw_torrent *t, int piece)
 {
@@ -93,6 +94,10 @@ void sw__torrent_status(sw_torrent *t, sw_torrent_status *st)
     sw__swarm_counts(sw, &c);
     st->num_peers = c.connections;
     st->num_seeds = c.seeds;
+    /* A web seed fetching now counts as a connected seed, as in libtorrent. */
+    int web = sw__web_seeds_active(t);
+    st->num_peers += web;
+    st->num_seeds += web;
     st->num_uploads = c.uploads;
     st->list_peers = c.list_peers;
     st->connect_candidates = c.connect_candidates;

@@ -44,6 +44,21 @@ static sw_web_seeds *seeds_of(sw_torrent *t)
     return t->web_seeds;
 }
 
+static int add_seed(sw_torrent *t, sw_web_seeds *s, const char *url);
+
+/* Adds the metadata's url-list once it is known, before any API change, so
+ * that a removed url-list entry stays removed. */
+static sw_web_seeds *loaded_seeds(sw_torrent *t)
+{
+    sw_web_seeds *s = seeds_of(t);
+    if (s && !s->loaded && t->ti) {
+        s->loaded = true;
+        for (int i = 0; i < sw_torrent_info_num_web_seeds(t->ti); i++)
+            (void)add_seed(t, s, sw_torrent_info_web_seed(t->ti, i));
+    }
+    return s;
+}
+
 static uint64_t now_ms(const sw_torrent *t)
 {
     return uv_now(&t->ses->loop);
@@ -205,9 +220,16 @@ int sw__web_seeds_add(sw_torrent *t, const char *url)
 {
     if (!url_ok(url))
         return SW_ERR_INVALID_ARG;
-    sw_web_seeds *s = seeds_of(t);
+    sw_web_seeds *s = loaded_seeds(t);
     if (!s)
         return SW_ERR_NOMEM;
+    return add_seed(t, s, url);
+}
+
+static int add_seed(sw_torrent *t, sw_web_seeds *s, const char *url)
+{
+    if (!url_ok(url))
+        return SW_ERR_INVALID_ARG;
     for (sw_web_seed *ws = s->head; ws; ws = ws->next)
         if (!strcmp(ws->url, url))
             return 0;
@@ -230,7 +252,7 @@ int sw__web_seeds_add(sw_torrent *t, const char *url)
 
 int sw__web_seeds_remove(sw_torrent *t, const char *url)
 {
-    sw_web_seeds *s = t->web_seeds;
+    sw_web_seeds *s = loaded_seeds(t);
     if (!url || !s)
         return SW_ERR_NOT_FOUND;
     for (sw_web_seed **pp = &s->head; *pp; pp = &(*pp)->next) {
@@ -246,7 +268,7 @@ int sw__web_seeds_remove(sw_torrent *t, const char *url)
 
 int sw__web_seeds_list(sw_torrent *t, char **out, int *count_out)
 {
-    sw_web_seeds *s = t->web_seeds;
+    sw_web_seeds *s = loaded_seeds(t);
     size_t len = 1;
     int count = 0;
     for (sw_web_seed *ws = s ? s->head : NULL; ws; ws = ws->next, count++)
@@ -283,14 +305,9 @@ void sw__web_seeds_tick(sw_torrent *t)
 {
     if (t->removed || !t->ti)
         return;
-    sw_web_seeds *s = seeds_of(t);
+    sw_web_seeds *s = loaded_seeds(t);
     if (!s)
         return;
-    if (!s->loaded) {
-        s->loaded = true;
-        for (int i = 0; i < sw_torrent_info_num_web_seeds(t->ti); i++)
-            (void)sw__web_seeds_add(t, sw_torrent_info_web_seed(t->ti, i));
-    }
     sw_web_seed **pp = &s->head;
     while (*pp) {
         sw_web_seed *ws = *pp;

@@ -12,7 +12,14 @@
 #include <cswarm/error.h>
 #include <cswarm/torrent_info.h>
 
+#include <stdlib.h>
+
+#include <cswarm/alert.h>
+#include <cswarm/session.h>
+#include <cswarm/torrent.h>
+
 #include "peer/web_seed.h"
+#include "session_fixture.h"
 
 /* Appends "N:" + n bytes of s. */
 static size_t put_str(char *out, size_t at, const char *s, size_t n)
@@ -206,6 +213,57 @@ static void test_content_range(void **state)
                      SW_ERR_INVALID_ARG);
 }
 
+/* The handle functions, and a url-list entry whose server refuses the
+ * connection: a url_seed alert naming it, no crash, the torrent goes on. */
+static void test_handle_api(void **state)
+{
+    (void)state;
+    char buf[512];
+    size_t at = (size_t)sprintf(buf, "d4:infod6:lengthi40e4:name");
+    at = put_str(buf, at, "ws.bin", 6);
+    at += (size_t)sprintf(buf + at, "12:piece lengthi16e6:pieces60:");
+    memset(buf + at, 'h', 60);
+    at += 60;
+    at += (size_t)sprintf(buf + at, "e8:url-list");
+    at = put_str(buf, at, "http://127.0.0.1:1/w/", 21);
+    at += (size_t)sprintf(buf + at, "e");
+    sw_torrent_info *ti = load(buf, at);
+
+    sfx_dir dir;
+    sfx_dir_make(&dir);
+    sw_session *ses = sfx_session(0, SW_ALERT_CAT_ALL);
+    sw_torrent_handle h = sfx_add(ses, ti, dir.path);
+
+    char *list = NULL;
+    int count = -1;
+    assert_int_equal(sw_torrent_url_seeds(h, &list, &count), 0);
+    assert_int_equal(count, 1);
+    assert_string_equal(list, "http://127.0.0.1:1/w/");
+    free(list);
+    assert_int_equal(sw_torrent_add_url_seed(h, "ftp://x/"), SW_ERR_INVALID_ARG);
+    assert_int_equal(sw_torrent_add_url_seed(h, ""), SW_ERR_INVALID_ARG);
+    assert_int_equal(sw_torrent_add_url_seed(h, "http://127.0.0.1:1/second"), 0);
+    assert_int_equal(sw_torrent_add_url_seed(h, "http://127.0.0.1:1/second"), 0);
+    assert_int_equal(sw_torrent_url_seeds(h, &list, &count), 0);
+    assert_int_equal(count, 2);
+    assert_string_equal(list, "http://127.0.0.1:1/w/\nhttp://127.0.0.1:1/second");
+    free(list);
+    assert_int_equal(sw_torrent_remove_url_seed(h, "http://127.0.0.1:1/second"), 0);
+    assert_int_equal(sw_torrent_remove_url_seed(h, "http://127.0.0.1:1/second"), SW_ERR_NOT_FOUND);
+
+    sw_alert *a = sfx_wait_alert(ses, SW_ALERT_URL_SEED, 0, SFX_WAIT_MS);
+    assert_non_null(a);
+    assert_string_equal(a->payload.tracker.url, "http://127.0.0.1:1/w/");
+    assert_true(a->error < 0);
+    sw_alert_free(a);
+
+    sw_torrent_handle bad = {0};
+    assert_int_equal(sw_torrent_add_url_seed(bad, "http://x/"), SW_ERR_INVALID_HANDLE);
+    sw_session_free(ses);
+    sfx_dir_remove(&dir);
+    sw_torrent_info_unref(ti);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_multi_file_url),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_content_range),
+        cmocka_unit_test(test_handle_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -291,6 +291,22 @@ SW_API int sw_torrent_force_reannounce(sw_torrent_handle h, int index);
  * its counts; the answer is a scrape_reply or scrape_failed alert. */
 SW_API int sw_torrent_scrape_tracker(sw_torrent_handle h, int index);
 
+/* ---- web seeds (BEP 19 url-list) ---- */
+
+/* Adds a web seed: an http(s) URL serving the torrent's file (single-file;
+ * a URL ending in '/' gets the name appended) or the folder holding its
+ * name folder (multi-file). The torrent's own url-list is used without
+ * this. Adding a listed URL again does nothing. SW_ERR_INVALID_ARG for
+ * another scheme or a URL over 4096 bytes. Failures show as url_seed
+ * alerts (payload.tracker: url, text, status_code). */
+SW_API int sw_torrent_add_url_seed(sw_torrent_handle h, const char *url);
+/* Stops using a web seed (its request in flight is cancelled).
+ * SW_ERR_NOT_FOUND if it is not one. */
+SW_API int sw_torrent_remove_url_seed(sw_torrent_handle h, const char *url);
+/* The web seeds in use, one URL per line in *urls_out (malloc'd, free()
+ * it; "" when none), *count_out how many (may be NULL). */
+SW_API int sw_torrent_url_seeds(sw_torrent_handle h, char **urls_out, int *count_out);
+
 #ifdef __cplusplus
 }
 #endif
