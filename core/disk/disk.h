@@ -99,6 +99,20 @@ typedef struct sw_disk_stats {
     int64_t bytes_hashed_read_back;   /* read back from disk to hash */
     int64_t pending_bytes;            /* out-of-order blocks kept now */
     int open_files, max_open_files;   /* file pool now / high-water mark */
+
+    /* For cache_status. blocks_written/blocks_read above count jobs (one
+     * job may carry up to 1 MiB); these count 16 KiB blocks. */
+    int64_t write_blocks, read_blocks;
+    int64_t queued_write_bytes;             /* in write jobs not yet run */
+    int64_t queue_length, read_queue_length; /* waiting for a worker, not running */
+    /* Totals in microseconds and how many runs they cover. Queue time is
+     * from entering the job queue to a worker taking the job; a job's time
+     * is its run on a worker. Hash covers hash jobs and file checking. */
+    int64_t queue_samples, queue_us;
+    int64_t job_samples, job_us;
+    int64_t read_samples, read_us;
+    int64_t write_samples, write_us;
+    int64_t hash_samples, hash_us;
 } sw_disk_stats;
 
 void sw__disk_pool_stats(sw_disk_pool *pool, sw_disk_stats *out);

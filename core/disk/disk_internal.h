@@ -31,6 +31,18 @@ typedef struct sw_file_pool sw_file_pool;
 typedef struct sw_file_handle sw_file_handle;
 typedef struct sw_piece_hash sw_piece_hash;
 
+/* Running totals of where the workers' time goes (disk_stats.c). */
+typedef struct sw_disk_timing {
+    atomic_int_fast64_t queued_write_bytes; /* write jobs submitted, not yet run */
+    atomic_int_fast64_t write_blocks;       /* 16 KiB blocks written (partial ones count) */
+    atomic_int_fast64_t read_blocks;        /* 16 KiB blocks read for peers */
+    atomic_int_fast64_t queue_samples, queue_us; /* jobs taken off the queue, their wait */
+    atomic_int_fast64_t job_samples, job_us;     /* job runs and their time */
+    atomic_int_fast64_t read_samples, read_us;
+    atomic_int_fast64_t write_samples, write_us;
+    atomic_int_fast64_t hash_samples, hash_us; /* hash jobs and check runs */
+} sw_disk_timing;
+
 typedef struct sw_disk_job {
     struct sw_disk_job *next; /* in exactly one list: queue, held, or completions */
     int kind;                 /* sw_disk_job_kind or an internal kind */
@@ -52,6 +64,7 @@ typedef struct sw_disk_job {
     sw_check_ctx *check;
 
     sw_disk_result res;
+    uint64_t queued_ns; /* uv_hrtime() when it last entered the queue (disk_stats.c) */
 } sw_disk_job;
 
 /* One worker thread's private state. */
@@ -87,6 +100,12 @@ struct sw_disk_pool {
     atomic_int_fast64_t n_blocks_written, n_blocks_read, n_bytes_written, n_bytes_read;
     atomic_int_fast64_t n_hash_jobs, n_hash_failures;
     atomic_int_fast64_t n_hashed_incremental, n_hashed_read_back;
+
+    /* Timing and queue figures for cache_status (disk_stats.c). The
+     * queue lengths are guarded by mu; the rest are atomics that workers add
+     * to and any thread reads (relaxed: each is a counter on its own). */
+    int64_t queue_len, read_queue_len; /* jobs waiting in the queue, not running */
+    sw_disk_timing timing;
 };
 
 struct sw_storage {
@@ -132,6 +151,17 @@ void sw__disk_job_spawn(sw_disk_pool *pool, sw_disk_job *job);
 /* Worker side: posts a check's progress note if it is not already pending. */
 void sw__disk_post_progress(sw_disk_pool *pool, sw_disk_job *note, atomic_bool *pending);
 bool sw__disk_should_abort(const sw_storage *st);
+
+/* ---- disk_stats.c ---- */
+void sw__disk_timing_init(sw_disk_timing *t);
+/* pool->mu held: job enters the queue list / leaves it for a worker. */
+void sw__disk_stats_enqueued_locked(sw_disk_pool *pool, sw_disk_job *job);
+void sw__disk_stats_dequeued_locked(sw_disk_pool *pool, sw_disk_job *job);
+/* Worker side: a job of kind carrying len bytes ran for run_ns and ended
+ * with error (not called for jobs aborted unrun). */
+void sw__disk_stats_job_ran(sw_disk_pool *pool, int kind, size_t len, int error, uint64_t run_ns);
+/* Fills the queue and timing fields of out. Any thread. */
+void sw__disk_pool_timing_stats(sw_disk_pool *pool, sw_disk_stats *out);
 
 /* ---- jobs.c: running jobs on a worker ---- */
 /* Runs job; returns false if the job lives on (requeued or parked). */

@@ -32,6 +32,7 @@ static void enqueue_locked(sw_disk_pool *pool, sw_disk_job *job)
 {
     job->st->inflight++;
     pool->active++;
+    sw__disk_stats_enqueued_locked(pool, job);
     list_push(&pool->queue_head, &pool->queue_tail, job);
     uv_cond_signal(&pool->cv);
 }
@@ -147,6 +148,7 @@ void sw__disk_job_finished(sw_disk_pool *pool, sw_disk_job *job)
 void sw__disk_job_requeue(sw_disk_pool *pool, sw_disk_job *job)
 {
     uv_mutex_lock(&pool->mu);
+    sw__disk_stats_enqueued_locked(pool, job);
     list_push(&pool->queue_head, &pool->queue_tail, job);
     uv_cond_signal(&pool->cv);
     uv_mutex_unlock(&pool->mu);
@@ -198,6 +200,7 @@ static void worker_main(void *arg)
         if (!pool->queue_head)
             pool->queue_tail = NULL;
         job->next = NULL;
+        sw__disk_stats_dequeued_locked(pool, job);
         uv_mutex_unlock(&pool->mu);
 
         bool done;
@@ -205,7 +208,14 @@ static void worker_main(void *arg)
             job->res.error = SW_ERR_ABORTED;
             done = true;
         } else {
+            /* A job that lives on (a requeued check runner) may already be
+             * another worker's, so what the figures need is read first. */
+            int kind = job->kind;
+            size_t len = job->len;
+            uint64_t start = uv_hrtime();
             done = sw__disk_run_job(w, job);
+            sw__disk_stats_job_ran(pool, kind, len, done ? job->res.error : 0,
+                                   uv_hrtime() - start);
         }
         if (done)
             sw__disk_job_finished(pool, job);
@@ -312,6 +322,7 @@ int sw__disk_pool_new(uv_loop_t *loop, const sw_disk_pool_opts *opts, sw_disk_po
     atomic_init(&pool->n_hash_failures, 0);
     atomic_init(&pool->n_hashed_incremental, 0);
     atomic_init(&pool->n_hashed_read_back, 0);
+    sw__disk_timing_init(&pool->timing);
 
     int rc = uv_mutex_init(&pool->mu);
     if (rc) {
@@ -397,6 +408,7 @@ void sw__disk_pool_stats(sw_disk_pool *pool, sw_disk_stats *out)
     out->bytes_hashed_read_back = atomic_load(&pool->n_hashed_read_back);
     out->pending_bytes = atomic_load(&pool->pending_bytes);
     sw__disk_fpool_counts(pool->files, &out->open_files, &out->max_open_files);
+    sw__disk_pool_timing_stats(pool, out);
 }
 
 const char *sw__disk_op_name(sw_disk_op op)

@@ -35,7 +35,15 @@ int sw__disk_write(sw_storage *st, int piece, int64_t offset, uint8_t *buf, size
     job->offset = job->res.offset = offset;
     job->len = job->res.length = len;
     job->buf = buf;
-    return submit_or_free(job);
+    /* Counted before the submit: a worker may run the job (and take the
+     * bytes off again) before sw__disk_submit returns. */
+    atomic_fetch_add_explicit(&st->pool->timing.queued_write_bytes, (int_fast64_t)len,
+                              memory_order_relaxed);
+    int rc = submit_or_free(job);
+    if (rc)
+        atomic_fetch_sub_explicit(&st->pool->timing.queued_write_bytes, (int_fast64_t)len,
+                                  memory_order_relaxed);
+    return rc;
 }
 
 int sw__disk_read(sw_storage *st, int piece, int64_t offset, size_t len, sw_disk_cb cb, void *user)

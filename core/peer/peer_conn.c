@@ -393,6 +393,7 @@ void sw__peer_conn_info(const sw_peer_conn *pc, sw_peer_conn_info *out)
     out->payload_down = pc->stats.payload_down;
     out->payload_up = pc->stats.payload_up;
     out->connected_ms = (int64_t)(pc->env->now_ms - pc->connected_ms);
+    sw__peer_conn_bw_states(pc, &out->read_state, &out->write_state);
 }
 
 int sw__peer_env_live_conns(const sw_peer_env *env)

@@ -350,6 +350,16 @@ typedef struct sw_bw_queue_stats {
 } sw_bw_queue_stats;
 void sw__peer_env_bw_queue(const sw_peer_env *env, sw_bw_queue_stats *out);
 
+/* Connections waiting on the disk (peer_disk_state.c): write_waiters stopped
+ * reading until their received blocks are written, read_waiters wait for
+ * blocks to be read with nothing else to send; queued_bytes were received
+ * and not yet written. */
+typedef struct sw_disk_wait_stats {
+    int write_waiters, read_waiters;
+    int64_t queued_bytes;
+} sw_disk_wait_stats;
+void sw__peer_env_disk_waits(const sw_peer_env *env, sw_disk_wait_stats *out);
+
 /* Sets the swarm up for a torrent (taking references to ti and storage) with
  * an empty picker. Call sw__swarm_set_have for pieces found on disk. */
 int sw__swarm_init(sw_swarm *sw, sw_peer_env *env, sw_torrent_info *ti, sw_storage *st,
@@ -423,9 +433,12 @@ typedef struct sw_peer_conn_info {
     int64_t rate_down, rate_up, payload_down, payload_up;
     int64_t connected_ms;
     bool utp; /* the connection runs over uTP */
+    uint8_t read_state, write_state; /* SW_BW_* */
 } sw_peer_conn_info;
 
 void sw__peer_conn_info(const sw_peer_conn *pc, sw_peer_conn_info *out);
+/* The connection's receive and send waits as SW_BW_* bits (peer_disk_state.c). */
+void sw__peer_conn_bw_states(const sw_peer_conn *pc, uint8_t *read_out, uint8_t *write_out);
 
 /* ---- torrents without metadata, piece holds (swarm_metadata.c) ---- */
 

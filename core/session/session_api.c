@@ -521,6 +521,11 @@ static int status_fn(sw_session *ses, void *arg)
     sw_disk_stats ds;
     sw__disk_pool_stats(ses->disk, &ds);
     st->disk_queued_jobs = ds.queued_jobs;
+    sw_disk_wait_stats dw;
+    sw__peer_env_disk_waits(env, &dw);
+    st->disk_write_queue = dw.write_waiters;
+    st->disk_read_queue = dw.read_waiters;
+    st->disk_queued_bytes = dw.queued_bytes;
     sw__session_trackers_totals(ses, &st->total_tracker_upload, &st->total_tracker_download);
     for (sw_torrent *t = ses->torrents; t; t = t->next) {
         st->peerlist_size += (int)t->swarm.peers.count;

@@ -234,6 +234,8 @@ int sw__torrent_peer_info(sw_torrent *t, sw_peer_info **out, size_t *count_out)
         p->upload_queue_length = ci.requests_in;
         p->target_queue = ci.desired_queue;
         p->connected_seconds = ci.connected_ms / 1000;
+        p->read_state = ci.read_state;
+        p->write_state = ci.write_state;
     }
     free(infos);
     *out = v;

@@ -300,10 +300,52 @@ typedef struct sw_session_status {
      * for (libtorrent's up/down_bandwidth_queue and _bytes_queue). */
     int up_bandwidth_queue, down_bandwidth_queue;
     int64_t up_bandwidth_bytes_queue, down_bandwidth_bytes_queue;
-    uint64_t reserved[6];
+    int64_t disk_queued_bytes; /* received bytes waiting to be written */
+    uint64_t reserved[5];
 } sw_session_status;
 
 SW_API int sw_session_get_status(sw_session *ses, sw_session_status *status_out);
+
+/* The disk/hash pool's figures (libtorrent's cache_status). cswarm keeps no
+ * block cache of its own: reads and writes go straight to the files and the
+ * OS page cache does the caching, so cache_size, read_cache_size and
+ * blocks_read_hit are always 0, and so is average_sort_time (jobs are not
+ * sorted by disk offset). Everything else is measured. Totals count since
+ * the session started; averages are over the same span, in microseconds;
+ * cumulative times are in milliseconds. */
+typedef struct sw_cache_status {
+    uint32_t struct_size;    /* sizeof(sw_cache_status), set by the session */
+    int64_t blocks_written;  /* 16 KiB blocks written (a partial block counts as one) */
+    int64_t writes;          /* write operations (one carries up to 1 MiB of a piece) */
+    int64_t blocks_read;     /* 16 KiB blocks read for peers */
+    int64_t blocks_read_hit; /* 0: no read cache */
+    int64_t reads;           /* read operations for peers */
+    int64_t queued_bytes;    /* bytes in write jobs not yet written */
+    int cache_size;          /* 0: no block cache */
+    int read_cache_size;     /* 0: no block cache */
+    /* 16 KiB buffers the disk layer holds now: write jobs' data plus blocks
+     * kept out of order for hashing. */
+    int total_used_buffers;
+    int average_queue_time; /* a job's wait for a worker */
+    int average_read_time;
+    int average_write_time;
+    int average_hash_time; /* piece hashes and file checking */
+    int average_job_time;  /* every kind of job */
+    int average_sort_time; /* 0: jobs are not sorted */
+    int job_queue_length;  /* jobs waiting for a worker */
+    int read_queue_size;   /* read jobs among them */
+    int64_t queued_jobs;   /* jobs submitted and not finished (waiting, held, running) */
+    uint32_t cumulative_job_time, cumulative_read_time; /* ms */
+    uint32_t cumulative_write_time, cumulative_hash_time;
+    uint32_t cumulative_sort_time; /* 0 */
+    int total_read_back;           /* 16 KiB blocks read back from disk to hash pieces */
+    int64_t hash_jobs, hash_failures;
+    uint64_t reserved[6];
+} sw_cache_status;
+
+/* Fills *status_out from the disk pool's live counters (a snapshot taken on
+ * the network thread). Any thread. */
+SW_API int sw_session_get_cache_status(sw_session *ses, sw_cache_status *status_out);
 
 /* ---- alerts (see alert.h) ---- */
 

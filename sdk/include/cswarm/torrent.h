@@ -126,6 +126,18 @@ enum sw_peer_info_flags {
     SW_PEER_SUPPORTS_FAST = 1u << 20,
 };
 
+/* sw_peer_info read_state / write_state bits (values as libtorrent's
+ * peer_info::bw_state). */
+enum sw_bw_state {
+    SW_BW_IDLE = 0,    /* waiting for nothing (not connected yet, or closing) */
+    SW_BW_LIMIT = 1,   /* waiting for rate-limit quota */
+    SW_BW_NETWORK = 2, /* reading from / writing to the socket */
+    /* read_state: stopped reading until received blocks are written (the
+     * disk queue is full); write_state: waiting for disk reads of blocks
+     * it asked for, with nothing else to send. */
+    SW_BW_DISK = 4,
+};
+
 typedef struct sw_peer_info {
     char ip[48];
     uint16_t port;
@@ -143,7 +155,10 @@ typedef struct sw_peer_info {
     int upload_queue_length;   /* its requests we hold */
     int target_queue;          /* requests we aim to keep outstanding */
     int64_t connected_seconds;
-    uint64_t reserved[4];
+    /* What the connection waits for to receive (read_state) and to send
+     * (write_state): SW_BW_* bits, libtorrent's bw_state. */
+    uint8_t read_state, write_state;
+    uint64_t reserved[3];
 } sw_peer_info;
 
 SW_API bool sw_torrent_is_valid(sw_torrent_handle h);
