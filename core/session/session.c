@@ -8,6 +8,7 @@
 
 #include "plugin_int.h"
 #include "session_dht.h"
+#include "session_lsd.h"
 #include "session_int.h"
 #include "session_udp.h"
 #include "torrent_trackers.h"
@@ -133,6 +134,7 @@ static void begin_shutdown(sw_session *ses)
     close_handle_if((uv_handle_t *)&ses->tick);
     sw__session_close_listeners(ses);
     sw__session_dht_shutdown(ses);
+    sw__session_lsd_shutdown(ses);
     sw_torrent *t = ses->torrents;
     while (t) {
         sw_torrent *next = t->next;
@@ -320,8 +322,10 @@ int sw_session_new(const sw_session_params *p, sw_session **ses_out)
      * goes on without it. */
     if (p->flags & SW_SESSION_ADD_DEFAULT_PLUGINS)
         sw__plugin_add_defaults(ses);
-    if (p->flags & SW_SESSION_START_DEFAULT_FEATURES)
+    if (p->flags & SW_SESSION_START_DEFAULT_FEATURES) {
         (void)sw__session_dht_start_default(ses);
+        (void)sw__session_lsd_start_default(ses);
+    }
     *ses_out = ses;
     return 0;
 fail:

@@ -202,6 +202,7 @@ struct sw_session {
     struct sw_session_dht *dht;               /* session_dht.h; NULL until the DHT is used */
     sw_queue queue; /* the download queue and auto-management (session_queue.h) */
     struct sw_session_utp *utp;               /* session_utp.h; NULL until the UDP socket opens */
+    struct sw_session_lsd *lsd;               /* session_lsd.h; NULL until LSD starts */
 };
 
 struct sw_session_proxy {

@@ -132,7 +132,8 @@ enum sw_alert_category {
     XX(DHT_PUT, dht_put, SW_ALERT_CAT_DHT)                       /* dht (target, num_success) */   \
     XX(DHT_ANNOUNCE, dht_announce, SW_ALERT_CAT_DHT)   /* dht (peer: who announced; info_hash) */  \
     XX(DHT_GET_PEERS, dht_get_peers, SW_ALERT_CAT_DHT) /* dht (peer: who asked; info_hash) */ \
-    XX(URL_SEED, url_seed, SW_ALERT_CAT_PEER | SW_ALERT_CAT_ERROR) /* tracker (url, text, status_code) */
+    XX(URL_SEED, url_seed, SW_ALERT_CAT_PEER | SW_ALERT_CAT_ERROR) /* tracker (url, text, status_code) */ \
+    XX(LSD_PEER, lsd_peer, SW_ALERT_CAT_PEER) /* peer (the address LSD announced) */
 
 typedef enum sw_alert_type {
     SW_ALERT_NONE = 0, /* never posted */

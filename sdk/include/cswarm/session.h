@@ -56,7 +56,7 @@ enum sw_session_flags {
      * ut_pex, smart_ban and lt_tex (see sw_session_add_builtin_plugin). */
     SW_SESSION_ADD_DEFAULT_PLUGINS = 1u << 0,
     /* Start the DHT (enable_dht), LSD, UPnP and NAT-PMP as settings allow
-     * (LSD, UPnP and NAT-PMP do not exist yet). */
+     * (UPnP and NAT-PMP do not exist yet). */
     SW_SESSION_START_DEFAULT_FEATURES = 1u << 1,
 };
 
@@ -531,6 +531,21 @@ typedef struct sw_dht_lookup {
 /* The running lookups; *lookups_out is malloc'd (NULL and 0 when none). */
 SW_API int sw_session_dht_lookups(sw_session *ses, sw_dht_lookup **lookups_out,
                                   size_t *count_out);
+
+/* ---- local service discovery (BEP 14) ----
+ *
+ * LSD announces every active torrent that is not private to the multicast
+ * groups 239.192.152.143:6771 and [ff15::efc0:988f]:6771 when it is added
+ * and then every 5 minutes (at most one message a minute, several
+ * info-hashes to a message), and adds the peers announced there for our
+ * torrents with source LSD, each with an lsd_peer alert. With
+ * SW_SESSION_START_DEFAULT_FEATURES and enable_lsd the session starts it by
+ * itself; start_lsd / stop_lsd do it by hand (and set enable_lsd), and
+ * turning enable_lsd off stops it. */
+SW_API int sw_session_start_lsd(sw_session *ses);
+SW_API int sw_session_stop_lsd(sw_session *ses);
+/* Whether LSD runs with a socket joined to a group. */
+SW_API bool sw_session_is_lsd_running(sw_session *ses);
 
 #ifdef __cplusplus
 }
