@@ -91,6 +91,7 @@ static const unsigned char payload_of[SW_ALERT_TYPE_COUNT] = {
     [SW_ALERT_DHT_PUT] = P_DHT_PUT,
     [SW_ALERT_DHT_ANNOUNCE] = P_DHT_PEER,
     [SW_ALERT_DHT_GET_PEERS] = P_DHT_PEER,
+    [SW_ALERT_URL_SEED] = P_TRACKER,
     [SW_ALERT_LSD_PEER] = P_PEER,
 };
 
