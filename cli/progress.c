@@ -100,6 +100,19 @@ static void print_line(sw_progress *p, const sw_torrent_status *st)
     fflush(p->out);
 }
 
+/* The session's disk back-log: jobs the disk pool has not finished, bytes
+ * received and not yet written, and connections waiting on the disk. */
+static void print_disk_queue(sw_progress *p)
+{
+    sw_session_status ss;
+    if (!p->ses || sw_session_get_status(p->ses, &ss) < 0)
+        return;
+    fprintf(p->out,
+            ",\"disk_queue\":{\"jobs\":%" PRId64 ",\"bytes\":%" PRId64
+            ",\"peers_waiting_write\":%d,\"peers_waiting_read\":%d}",
+            ss.disk_queued_jobs, ss.disk_queued_bytes, ss.disk_write_queue, ss.disk_read_queue);
+}
+
 static void print_json(sw_progress *p, const sw_torrent_status *st)
 {
     FILE *o = p->out;
@@ -132,6 +145,7 @@ static void print_json(sw_progress *p, const sw_torrent_status *st)
         }
     }
     fprintf(o, "]");
+    print_disk_queue(p);
     if (st->error) {
         fprintf(o, ",\"error\":");
         sw_json_cstring(o, st->error_message);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cswarm/session.h>
 #include <cswarm/torrent.h>
 
 typedef enum sw_progress_mode {
@@ -21,6 +22,7 @@ typedef struct sw_progress {
     uint64_t last_ms;
     bool bar_drawn;
     FILE *out;
+    sw_session *ses; /* when set, JSON lines carry its disk queue (not owned) */
 } sw_progress;
 
 void sw_progress_init(sw_progress *p, sw_progress_mode mode);

@@ -688,6 +688,7 @@ static int loop(run *r)
     bool announced_seed = false;
     sw_torrent_status st;
     memset(&st, 0, sizeof st);
+    r->progress.ses = r->ses;
     for (;;) {
         sw_session_wait_for_alert(r->ses, 100);
         drain_alerts(r);
