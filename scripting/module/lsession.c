@@ -376,6 +376,7 @@ static int s_status(lua_State *L)
     SETI("disk_write_queue", st.disk_write_queue);
     SETI("disk_read_queue", st.disk_read_queue);
     SETI("disk_queued_jobs", st.disk_queued_jobs);
+    SETI("disk_queued_bytes", st.disk_queued_bytes);
     SETI("peerlist_size", st.peerlist_size);
     SETI("num_torrents", st.num_torrents);
     SETI("up_bandwidth_queue", st.up_bandwidth_queue);

@@ -375,7 +375,7 @@ static void test_status_fields(void **state)
               "    'num_unchoked', 'allowed_upload_slots', 'optimistic_unchoke_counter',\n"
               "    'unchoke_counter', 'disk_write_queue', 'disk_read_queue', 'disk_queued_jobs',\n"
               "    'peerlist_size', 'num_torrents', 'up_bandwidth_queue', 'down_bandwidth_queue',\n"
-              "    'up_bandwidth_bytes_queue', 'down_bandwidth_bytes_queue' } do\n"
+              "    'up_bandwidth_bytes_queue', 'down_bandwidth_bytes_queue', 'disk_queued_bytes' } do\n"
               "  assert(math.type(st[k]) == 'integer', k)\n"
               "end\n"
               "assert(type(st.has_incoming_connections) == 'boolean')\n"
