@@ -10,7 +10,24 @@
 #include "peer/web_seed.h"
 #include "tracker/tracker.h"
 
+/* Runs fetched at once from one seed: urlseed_pipeline_size, capped. */
+#define SW_WEB_SEED_MAX_PIPELINE 16
+
 typedef struct sw_web_seed sw_web_seed;
+
+/* One run being fetched: n_blocks blocks from first_block of piece, len
+ * bytes gathered into buf (pad bytes stay zero), one range request per
+ * file it crosses, in turn. */
+typedef struct ws_run {
+    sw_web_seed *ws;
+    sw_tracker_job *job; /* the range request in flight, or NULL */
+    bool busy;
+    int piece, first_block, n_blocks;
+    uint8_t *buf;
+    size_t len;
+    sw_web_seed_range *ranges;
+    int n_ranges, next_range;
+} ws_run;
 
 struct sw_web_seed {
     sw_web_seed *next;
@@ -20,15 +37,7 @@ struct sw_web_seed {
     uint8_t hashfails_seen;
     int failures; /* requests failed in a row */
     uint64_t retry_at_ms;
-    sw_tracker_job *job; /* the range request in flight, or NULL */
-    /* The run being fetched: n_blocks blocks from first_block of piece,
-     * len bytes gathered into buf (pad bytes stay zero). */
-    bool busy;
-    int piece, first_block, n_blocks;
-    uint8_t *buf;
-    size_t len;
-    sw_web_seed_range *ranges;
-    int n_ranges, next_range;
+    ws_run runs[SW_WEB_SEED_MAX_PIPELINE];
 };
 
 /* The torrent's seeds; created by the first tick or API call. */
@@ -80,15 +89,27 @@ static void post_alert(sw_web_seed *ws, int error, int status, const char *msg)
     sw__session_post_alert(t->ses, a);
 }
 
-static void drop_run(sw_web_seed *ws, bool abort_requests)
+static void drop_run(ws_run *run, bool abort_requests)
 {
-    if (ws->busy && abort_requests)
-        sw__swarm_web_abort(&ws->t->swarm, &ws->entry, ws->piece, ws->first_block, ws->n_blocks);
-    free(ws->buf);
-    free(ws->ranges);
-    ws->buf = NULL;
-    ws->ranges = NULL;
-    ws->busy = false;
+    sw_web_seed *ws = run->ws;
+    if (run->job)
+        sw__tracker_job_cancel(run->job);
+    run->job = NULL;
+    if (run->busy && abort_requests)
+        sw__swarm_web_abort(&ws->t->swarm, &ws->entry, run->piece, run->first_block, run->n_blocks);
+    free(run->buf);
+    free(run->ranges);
+    run->buf = NULL;
+    run->ranges = NULL;
+    run->busy = false;
+}
+
+static bool seed_idle(const sw_web_seed *ws)
+{
+    for (int i = 0; i < SW_WEB_SEED_MAX_PIPELINE; i++)
+        if (ws->runs[i].busy)
+            return false;
+    return true;
 }
 
 static void back_off(sw_web_seed *ws)
@@ -97,45 +118,50 @@ static void back_off(sw_web_seed *ws)
     ws->retry_at_ms = now_ms(ws->t) + (uint64_t)(wait_s > 0 ? wait_s : 0) * 1000;
 }
 
-static void request_failed(sw_web_seed *ws, int error, int status, const char *msg)
+static void request_failed(ws_run *run, int error, int status, const char *msg)
 {
+    sw_web_seed *ws = run->ws;
     ws->failures++;
-    drop_run(ws, true);
+    drop_run(run, true);
     back_off(ws);
     post_alert(ws, error, status, msg);
 }
 
-static void start_next(sw_web_seed *ws);
+static void start_next(ws_run *run);
+static void fill_pipeline(sw_web_seed *ws);
 
 static void on_range(void *user, sw_tracker_job *job, const sw_tracker_result *r)
 {
     (void)job;
-    sw_web_seed *ws = user;
-    ws->job = NULL;
+    ws_run *run = user;
+    run->job = NULL;
     if (r->error < 0) {
-        request_failed(ws, r->error, r->http_status, r->message);
+        request_failed(run, r->error, r->http_status, r->message);
         return;
     }
-    const sw_web_seed_range *rg = &ws->ranges[ws->next_range];
+    const sw_web_seed_range *rg = &run->ranges[run->next_range];
     /* The tracker client hands over exactly the bytes asked for. */
     if ((int64_t)r->body_len != rg->size) {
-        request_failed(ws, SW_ERR_HTTP_BAD_RANGE, r->http_status, NULL);
+        request_failed(run, SW_ERR_HTTP_BAD_RANGE, r->http_status, NULL);
         return;
     }
-    memcpy(ws->buf + rg->run_offset, r->body, r->body_len);
-    ws->next_range++;
-    ws->failures = 0;
-    start_next(ws);
+    memcpy(run->buf + rg->run_offset, r->body, r->body_len);
+    run->next_range++;
+    run->ws->failures = 0;
+    start_next(run);
+    if (!run->busy)
+        fill_pipeline(run->ws);
 }
 
 /* Issues the next range request of the run, or delivers the run when all
- * its ranges are in and picks the next one. */
-static void start_next(sw_web_seed *ws)
+ * its ranges are in and picks the next one for this slot. */
+static void start_next(ws_run *run)
 {
+    sw_web_seed *ws = run->ws;
     sw_torrent *t = ws->t;
     for (;;) {
-        if (ws->busy && ws->next_range < ws->n_ranges) {
-            const sw_web_seed_range *rg = &ws->ranges[ws->next_range];
+        if (run->busy && run->next_range < run->n_ranges) {
+            const sw_web_seed_range *rg = &run->ranges[run->next_range];
             char url[SW_WEB_SEED_MAX_URL + 1];
             int rc = sw__web_seed_file_url(t->ti, ws->url, rg->file_index, url, sizeof url, NULL);
             if (rc == 0) {
@@ -143,17 +169,17 @@ static void start_next(sw_web_seed *ws)
                 rc = t->ses->tracker_client
                          ? sw__tracker_client_fetch_range(
                                t->ses->tracker_client, url, rg->file_offset, rg->size,
-                               timeout > 0 ? timeout : 20, on_range, ws, &ws->job)
+                               timeout > 0 ? timeout : 20, on_range, run, &run->job)
                          : SW_ERR_NOT_SUPPORTED;
             }
             if (rc < 0)
-                request_failed(ws, rc, 0, NULL);
+                request_failed(run, rc, 0, NULL);
             return;
         }
-        if (ws->busy) {
-            sw__swarm_web_deliver(&t->swarm, &ws->entry, ws->piece, ws->first_block, ws->buf,
-                                  ws->len);
-            drop_run(ws, false);
+        if (run->busy) {
+            sw__swarm_web_deliver(&t->swarm, &ws->entry, run->piece, run->first_block, run->buf,
+                                  run->len);
+            drop_run(run, false);
         }
         /* A hash failure or a ban is seen before anything more is asked. */
         if (ws->entry.banned || ws->entry.hashfails != ws->hashfails_seen)
@@ -165,25 +191,25 @@ static void start_next(sw_web_seed *ws)
         int piece = 0, first = 0, n = 0;
         if (sw__swarm_web_pick(&t->swarm, &ws->entry, max_blocks, &piece, &first, &n) < 0 || n == 0)
             return;
-        ws->busy = true;
-        ws->piece = piece;
-        ws->first_block = first;
-        ws->n_blocks = n;
+        run->busy = true;
+        run->piece = piece;
+        run->first_block = first;
+        run->n_blocks = n;
         int64_t offset = (int64_t)first * SW_PICKER_BLOCK_SIZE;
         int64_t end = (int64_t)(first + n) * SW_PICKER_BLOCK_SIZE;
         int64_t psize = sw_torrent_info_piece_size(t->ti, piece);
         if (end > psize)
             end = psize;
-        ws->len = (size_t)(end - offset);
+        run->len = (size_t)(end - offset);
         int nr = sw__web_seed_plan(t->ti, piece, offset, end - offset, NULL, 0);
-        ws->buf = calloc(1, ws->len);
-        ws->ranges = nr > 0 ? calloc((size_t)nr, sizeof *ws->ranges) : NULL;
-        if (nr < 0 || !ws->buf || (nr > 0 && !ws->ranges)) {
-            request_failed(ws, nr < 0 ? nr : SW_ERR_NOMEM, 0, NULL);
+        run->buf = calloc(1, run->len);
+        run->ranges = nr > 0 ? calloc((size_t)nr, sizeof *run->ranges) : NULL;
+        if (nr < 0 || !run->buf || (nr > 0 && !run->ranges)) {
+            request_failed(run, nr < 0 ? nr : SW_ERR_NOMEM, 0, NULL);
             return;
         }
-        ws->n_ranges = sw__web_seed_plan(t->ti, piece, offset, end - offset, ws->ranges, nr);
-        ws->next_range = 0;
+        run->n_ranges = sw__web_seed_plan(t->ti, piece, offset, end - offset, run->ranges, nr);
+        run->next_range = 0;
     }
 }
 
@@ -197,12 +223,28 @@ static void check_hash_failures(sw_web_seed *ws)
     post_alert(ws, SW_ERR_HASH_FAILED, 0, "a piece from this web seed failed its hash check");
 }
 
+/* Starts idle slots, up to urlseed_pipeline_size runs at once. */
+static void fill_pipeline(sw_web_seed *ws)
+{
+    int depth = sw__settings_int(ws->t->ses->settings, SW_SET_URLSEED_PIPELINE_SIZE);
+    if (depth < 1)
+        depth = 1;
+    if (depth > SW_WEB_SEED_MAX_PIPELINE)
+        depth = SW_WEB_SEED_MAX_PIPELINE;
+    for (int i = 0; i < depth; i++) {
+        ws_run *run = &ws->runs[i];
+        if (run->busy)
+            continue;
+        start_next(run);
+        if (!run->busy)
+            return; /* nothing to pick, backing off, or the seed failed */
+    }
+}
+
 static void seed_free(sw_web_seed *ws)
 {
-    if (ws->job)
-        sw__tracker_job_cancel(ws->job);
-    ws->job = NULL;
-    drop_run(ws, true);
+    for (int i = 0; i < SW_WEB_SEED_MAX_PIPELINE; i++)
+        drop_run(&ws->runs[i], true);
     sw__swarm_web_forget(&ws->t->swarm, &ws->entry);
     free(ws->url);
     free(ws);
@@ -242,6 +284,8 @@ static int add_seed(sw_torrent *t, sw_web_seeds *s, const char *url)
     }
     ws->t = t;
     ws->url = copy;
+    for (int i = 0; i < SW_WEB_SEED_MAX_PIPELINE; i++)
+        ws->runs[i].ws = ws;
     /* Appended: seeds are tried in url-list order. */
     sw_web_seed **pp = &s->head;
     while (*pp)
@@ -297,7 +341,7 @@ int sw__web_seeds_active(const sw_torrent *t)
     const sw_web_seeds *s = t->web_seeds;
     int n = 0;
     for (const sw_web_seed *ws = s ? s->head : NULL; ws; ws = ws->next)
-        n += ws->busy;
+        n += !seed_idle(ws);
     return n;
 }
 
@@ -311,7 +355,7 @@ void sw__web_seeds_tick(sw_torrent *t)
     sw_web_seed **pp = &s->head;
     while (*pp) {
         sw_web_seed *ws = *pp;
-        if (ws->entry.banned && !ws->busy && !ws->job) {
+        if (ws->entry.banned && seed_idle(ws)) {
             /* The swarm banned it after repeated hash failures. */
             post_alert(ws, SW_ERR_BANNED, 0, "banned after repeated hash failures");
             *pp = ws->next;
@@ -319,8 +363,7 @@ void sw__web_seeds_tick(sw_torrent *t)
             continue;
         }
         check_hash_failures(ws);
-        if (!ws->job)
-            start_next(ws);
+        fill_pipeline(ws);
         pp = &ws->next;
     }
 }
