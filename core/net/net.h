@@ -140,6 +140,46 @@ int sw__stream_utp_wrap(sw_utp_socket *sock, const sw_endpoint *local, sw_stream
  * Does nothing for other streams. */
 void sw__stream_utp_remote_reads_large(sw_stream *s);
 
+/* ---- encrypted streams (stream_mse.c) ---- */
+
+/* Finds a torrent by HASH('req2', info_hash) for an incoming MSE handshake;
+ * writes its info-hash to info_hash_out and returns true if one matches. */
+typedef bool (*sw_stream_mse_find_cb)(void *user, const uint8_t req2[20],
+                                      uint8_t info_hash_out[20]);
+
+typedef struct sw_stream_mse_params {
+    uv_loop_t *loop;
+    /* Outgoing: run the MSE handshake for info_hash. Incoming: detect a
+     * plaintext BitTorrent handshake or answer an MSE one. */
+    bool outgoing;
+    uint8_t info_hash[20];
+    /* Incoming: whether a plaintext BitTorrent handshake is accepted. */
+    bool accept_plaintext;
+    /* allowed_enc_level: 1 plaintext, 2 RC4, 3 both (what is offered or
+     * accepted after the MSE handshake). */
+    int allowed_level;
+    bool prefer_rc4;
+    sw_stream_mse_find_cb find;
+    void *find_user;
+} sw_stream_mse_params;
+
+/* Wraps inner (connected; the wrapper owns it from now on and sets its
+ * data/alloc/read callbacks) in a stream that runs the MSE handshake before
+ * any payload moves. Writes made before the handshake completes are held
+ * and sent after it; reads deliver only payload. A failed handshake is
+ * reported to the read callback as SW_ERR_HANDSHAKE (or
+ * SW_ERR_INFO_HASH_MISMATCH) once reading starts. On error inner is left
+ * to the caller. */
+int sw__stream_mse_wrap(sw_stream *inner, const sw_stream_mse_params *p, sw_stream **s_out);
+/* Whether s is an MSE wrapper whose remote completed an MSE handshake
+ * (*rc4_out, may be NULL: RC4 was selected rather than plaintext). */
+bool sw__stream_mse_encrypted(const sw_stream *s, bool *rc4_out);
+/* Whether s is an MSE wrapper whose MSE handshake has not completed (a
+ * connection closed in this state failed at the encryption layer). */
+bool sw__stream_mse_pending(const sw_stream *s);
+/* The transport under s: the inner stream of an MSE wrapper, else s. */
+sw_stream *sw__stream_transport(sw_stream *s);
+
 /* ---- listen sockets (listen.c) ---- */
 
 typedef struct sw_listener sw_listener;

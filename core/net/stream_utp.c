@@ -141,6 +141,7 @@ int sw__stream_utp_wrap(sw_utp_socket *sock, const sw_endpoint *local, sw_stream
 
 void sw__stream_utp_remote_reads_large(sw_stream *s)
 {
+    s = sw__stream_transport(s); /* under an MSE wrapper, the uTP stream */
     if (s->type != SW_SOCKET_UTP || s->ops != &utp_ops)
         return;
     sw_utp_stream *us = (sw_utp_stream *)s;

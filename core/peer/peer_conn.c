@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "peer_limits.h"
+#include "peer_mse.h"
 
 /* Seconds an outgoing TCP connect may take (libtorrent's
  * peer_connect_timeout). */
@@ -122,7 +123,10 @@ void sw__peer_conn_close(sw_peer_conn *pc, int error, const char *op)
         sw_peer_entry *e = pc->entry;
         if (e) {
             uint64_t backoff = (uint64_t)SW_ENV_INT(env, MIN_RECONNECT_TIME) * 1000;
-            if (prev_state != SW_PEER_ACTIVE) {
+            if (prev_state == SW_PEER_HANDSHAKE && sw__peer_mse_failed_retry_plain(pc)) {
+                /* Encryption failed, not the peer: retry in plaintext now. */
+                e->next_try_ms = env->now_ms;
+            } else if (prev_state != SW_PEER_ACTIVE) {
                 if (e->failcount < 255)
                     e->failcount++;
                 e->next_try_ms = env->now_ms + backoff * e->failcount;
@@ -212,6 +216,11 @@ static void on_connected(sw_stream *s, int status)
     }
     pc->state = SW_PEER_HANDSHAKE;
     pc->connected_ms = pc->env->now_ms;
+    int mse_rc = sw__peer_mse_outgoing(pc);
+    if (mse_rc < 0) {
+        sw__peer_conn_close(pc, mse_rc, "encryption");
+        return;
+    }
     sw__peer_send_handshake(pc);
     sw__peer_conn_start_reading(pc);
 }
@@ -275,6 +284,10 @@ void sw__peer_env_accept(sw_peer_env *env, sw_stream *s)
     }
     /* Refused before a byte of the handshake is read or sent. */
     if (sw__peer_filter_blocks(env, NULL, &s->remote, false, s->type)) {
+        sw__stream_close(s, NULL);
+        return;
+    }
+    if (sw__peer_mse_incoming(env, &s) < 0) {
         sw__stream_close(s, NULL);
         return;
     }
@@ -381,6 +394,7 @@ void sw__peer_conn_info(const sw_peer_conn *pc, sw_peer_conn_info *out)
     out->peer_choking = pc->peer_choking;
     out->peer_interested = pc->peer_interested;
     out->utp = pc->stream && pc->stream->type == SW_SOCKET_UTP;
+    out->mse = sw__stream_mse_encrypted(pc->stream, &out->mse_rc4);
     out->fast = (pc->features & SW_WIRE_FEATURE_FAST) != 0;
     out->extension = (pc->features & SW_WIRE_FEATURE_EXTENSION) != 0;
     out->source = pc->entry ? pc->entry->source : 0;

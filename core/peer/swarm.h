@@ -105,6 +105,7 @@ typedef struct sw_peer_entry {
     bool seed;        /* last seen as a seed */
     bool connectable; /* ep is a listen port we may dial */
     bool no_utp;      /* a uTP connect to it failed: dial it over TCP */
+    bool no_mse;      /* an encrypted handshake to it failed: dial it in plaintext */
     uint64_t next_try_ms;
     sw_peer_conn *conn; /* the live connection, if any */
     size_t index_;      /* internal: position in the list's vector */
@@ -433,6 +434,7 @@ typedef struct sw_peer_conn_info {
     int64_t rate_down, rate_up, payload_down, payload_up;
     int64_t connected_ms;
     bool utp; /* the connection runs over uTP */
+    bool mse, mse_rc4; /* an MSE handshake obfuscated it; RC4 encrypts its payload */
     uint8_t read_state, write_state; /* SW_BW_* */
 } sw_peer_conn_info;
 

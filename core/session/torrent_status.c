@@ -196,6 +196,10 @@ static uint32_t peer_flags(const sw_peer_conn_info *ci)
         f |= SW_PEER_SEED;
     if (ci->fast)
         f |= SW_PEER_SUPPORTS_FAST;
+    if (ci->mse)
+        f |= SW_PEER_PLAINTEXT_ENCRYPTED;
+    if (ci->mse && ci->mse_rc4)
+        f |= SW_PEER_RC4_ENCRYPTED;
     return f;
 }
 

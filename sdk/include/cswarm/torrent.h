@@ -124,6 +124,12 @@ enum sw_peer_info_flags {
     SW_PEER_SNUBBED = 1u << 12,
     SW_PEER_SEED = 1u << 10,
     SW_PEER_SUPPORTS_FAST = 1u << 20,
+    /* The connection began with an MSE (protocol encryption) handshake;
+     * libtorrent's plaintext_encrypted. */
+    SW_PEER_PLAINTEXT_ENCRYPTED = 1u << 21,
+    /* Its payload is RC4-encrypted (libtorrent's rc4_encrypted, whose bit
+     * cswarm already uses for SUPPORTS_FAST). */
+    SW_PEER_RC4_ENCRYPTED = 1u << 22,
 };
 
 /* sw_peer_info read_state / write_state bits (values as libtorrent's
