@@ -9,6 +9,7 @@
 #include "plugin_int.h"
 #include "session_dht.h"
 #include "session_lsd.h"
+#include "session_natpmp.h"
 #include "session_int.h"
 #include "session_udp.h"
 #include "torrent_trackers.h"
@@ -135,6 +136,7 @@ static void begin_shutdown(sw_session *ses)
     sw__session_close_listeners(ses);
     sw__session_dht_shutdown(ses);
     sw__session_lsd_shutdown(ses);
+    sw__session_natpmp_shutdown(ses);
     sw_torrent *t = ses->torrents;
     while (t) {
         sw_torrent *next = t->next;
@@ -325,6 +327,7 @@ int sw_session_new(const sw_session_params *p, sw_session **ses_out)
     if (p->flags & SW_SESSION_START_DEFAULT_FEATURES) {
         (void)sw__session_dht_start_default(ses);
         (void)sw__session_lsd_start_default(ses);
+        (void)sw__session_natpmp_start_default(ses);
     }
     *ses_out = ses;
     return 0;

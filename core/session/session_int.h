@@ -203,6 +203,7 @@ struct sw_session {
     sw_queue queue; /* the download queue and auto-management (session_queue.h) */
     struct sw_session_utp *utp;               /* session_utp.h; NULL until the UDP socket opens */
     struct sw_session_lsd *lsd;               /* session_lsd.h; NULL until LSD starts */
+    struct sw_session_natpmp *natpmp;         /* session_natpmp.h; NULL until NAT-PMP starts */
 };
 
 struct sw_session_proxy {

@@ -93,6 +93,9 @@ static const unsigned char payload_of[SW_ALERT_TYPE_COUNT] = {
     [SW_ALERT_DHT_GET_PEERS] = P_DHT_PEER,
     [SW_ALERT_URL_SEED] = P_TRACKER,
     [SW_ALERT_LSD_PEER] = P_PEER,
+    [SW_ALERT_PORTMAP] = P_NONE,
+    [SW_ALERT_PORTMAP_ERROR] = P_NONE,
+    [SW_ALERT_EXTERNAL_IP] = P_NONE,
 };
 
 /* The per-type fields each payload gives (those that may be absent

@@ -133,7 +133,11 @@ enum sw_alert_category {
     XX(DHT_ANNOUNCE, dht_announce, SW_ALERT_CAT_DHT)   /* dht (peer: who announced; info_hash) */  \
     XX(DHT_GET_PEERS, dht_get_peers, SW_ALERT_CAT_DHT) /* dht (peer: who asked; info_hash) */ \
     XX(URL_SEED, url_seed, SW_ALERT_CAT_PEER | SW_ALERT_CAT_ERROR) /* tracker (url, text, status_code) */ \
-    XX(LSD_PEER, lsd_peer, SW_ALERT_CAT_PEER) /* peer (the address LSD announced) */
+    XX(LSD_PEER, lsd_peer, SW_ALERT_CAT_PEER) /* peer (the address LSD announced) */ \
+    XX(PORTMAP, portmap, SW_ALERT_CAT_PORT_MAPPING) /* portmap (a mapping made) */ \
+    XX(PORTMAP_ERROR, portmap_error,                                                               \
+       SW_ALERT_CAT_PORT_MAPPING | SW_ALERT_CAT_ERROR) /* portmap; error says why */ \
+    XX(EXTERNAL_IP, external_ip, SW_ALERT_CAT_STATUS) /* portmap (external_ip) */
 
 typedef enum sw_alert_type {
     SW_ALERT_NONE = 0, /* never posted */
@@ -173,6 +177,10 @@ typedef enum sw_performance_warning {
     SW_PERF_TOO_FEW_OUTGOING_PORTS = 8,
     SW_PERF_TOO_FEW_FILE_DESCRIPTORS = 9
 } sw_performance_warning;
+
+/* Port mapping payloads (portmap, portmap_error, external_ip). */
+enum { SW_PORTMAP_TCP = 0, SW_PORTMAP_UDP = 1 };
+enum { SW_PORTMAP_NATPMP = 0, SW_PORTMAP_UPNP = 1 };
 
 /* A remote peer. */
 typedef struct sw_alert_peer {
@@ -286,6 +294,13 @@ typedef struct sw_alert {
             const char *name; /* the plugin's name */
             const char *path; /* where it was loaded from; NULL if built in */
         } plugin;
+        struct {
+            int mapping;       /* which mapping: 0 the TCP listen port, 1 the UDP one */
+            int external_port; /* portmap: the port the gateway opened */
+            int protocol;      /* SW_PORTMAP_TCP / SW_PORTMAP_UDP */
+            int map_type;      /* SW_PORTMAP_NATPMP / SW_PORTMAP_UPNP */
+            char external_ip[48]; /* external_ip: the gateway's external address */
+        } portmap;
     } payload;
 } sw_alert;
 

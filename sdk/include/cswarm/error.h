@@ -103,7 +103,8 @@ extern "C" {
     XX(HTTP_TOO_MANY_REDIRECTS, -20902, "http: too many redirects")                                \
     XX(HTTP_CONNECT, -20903, "http: the download failed")                                          \
     XX(HTTP_BAD_URL, -20904, "http: not an http or https URL")                                     \
-    XX(HTTP_BAD_RANGE, -20905, "http: the server sent another byte range than asked for")
+    XX(HTTP_BAD_RANGE, -20905, "http: the server sent another byte range than asked for")          \
+    XX(PORTMAP_REFUSED, -21000, "port mapping: the gateway refused the mapping")
 
 typedef enum sw_errno {
 #define SW_ERR_DEFINE_(name, code, msg) SW_ERR_##name = (code),

@@ -56,7 +56,7 @@ enum sw_session_flags {
      * ut_pex, smart_ban and lt_tex (see sw_session_add_builtin_plugin). */
     SW_SESSION_ADD_DEFAULT_PLUGINS = 1u << 0,
     /* Start the DHT (enable_dht), LSD, UPnP and NAT-PMP as settings allow
-     * (UPnP and NAT-PMP do not exist yet). */
+     * (UPnP does not exist yet). */
     SW_SESSION_START_DEFAULT_FEATURES = 1u << 1,
 };
 
@@ -546,6 +546,18 @@ SW_API int sw_session_start_lsd(sw_session *ses);
 SW_API int sw_session_stop_lsd(sw_session *ses);
 /* Whether LSD runs with a socket joined to a group. */
 SW_API bool sw_session_is_lsd_running(sw_session *ses);
+
+/* ---- NAT-PMP (RFC 6886) ----
+ *
+ * NAT-PMP maps the listen port for TCP and UDP on the default gateway
+ * (port 5351), renews the mappings at half their lifetime and deletes them
+ * when stopped; results come as portmap / portmap_error alerts (category
+ * port_mapping) and the gateway's address as an external_ip alert. With
+ * SW_SESSION_START_DEFAULT_FEATURES and enable_natpmp the session starts it
+ * by itself; start_natpmp / stop_natpmp do it by hand (and set
+ * enable_natpmp), and turning enable_natpmp off stops it. */
+SW_API int sw_session_start_natpmp(sw_session *ses);
+SW_API int sw_session_stop_natpmp(sw_session *ses);
 
 #ifdef __cplusplus
 }
