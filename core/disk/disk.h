@@ -117,6 +117,11 @@ typedef struct sw_disk_stats {
 
 void sw__disk_pool_stats(sw_disk_pool *pool, sw_disk_stats *out);
 
+/* Holds the workers before their next job while paused (jobs already
+ * running finish), so tests can watch jobs pile up as behind a slow disk.
+ * Closing the pool ends the pause. Any thread. */
+void sw__disk_pool_set_paused(sw_disk_pool *pool, bool paused);
+
 /* ---- storage ---- */
 
 typedef enum sw_storage_mode {

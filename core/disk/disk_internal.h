@@ -84,6 +84,7 @@ struct sw_disk_pool {
     sw_disk_job *done_head, *done_tail;
     int64_t active; /* jobs queued or running (sum of storages' inflight) */
     bool stopping;
+    bool paused; /* sw__disk_pool_set_paused: workers take no job */
     int workers_exited;
 
     sw_disk_pool_close_cb close_cb;

@@ -191,7 +191,8 @@ static void worker_main(void *arg)
     sw_disk_pool *pool = w->pool;
     uv_mutex_lock(&pool->mu);
     for (;;) {
-        while (!pool->queue_head && !(pool->stopping && pool->active == 0))
+        while ((!pool->queue_head || (pool->paused && !pool->stopping)) &&
+               !(pool->stopping && pool->active == 0))
             uv_cond_wait(&pool->cv, &pool->mu);
         sw_disk_job *job = pool->queue_head;
         if (!job)
@@ -214,8 +215,7 @@ static void worker_main(void *arg)
             size_t len = job->len;
             uint64_t start = uv_hrtime();
             done = sw__disk_run_job(w, job);
-            sw__disk_stats_job_ran(pool, kind, len, done ? job->res.error : 0,
-                                   uv_hrtime() - start);
+            sw__disk_stats_job_ran(pool, kind, len, done ? job->res.error : 0, uv_hrtime() - start);
         }
         if (done)
             sw__disk_job_finished(pool, job);
@@ -390,6 +390,14 @@ void sw__disk_pool_close(sw_disk_pool *pool, sw_disk_pool_close_cb cb, void *use
     uv_cond_broadcast(&pool->cv);
     uv_mutex_unlock(&pool->mu);
     /* The last worker to exit sends the async; the loop joins and closes. */
+}
+
+void sw__disk_pool_set_paused(sw_disk_pool *pool, bool paused)
+{
+    uv_mutex_lock(&pool->mu);
+    pool->paused = paused;
+    uv_cond_broadcast(&pool->cv);
+    uv_mutex_unlock(&pool->mu);
 }
 
 void sw__disk_pool_stats(sw_disk_pool *pool, sw_disk_stats *out)

@@ -1,7 +1,7 @@
 /* Disk figures: the pool's queue and timing counters (a worker held up so
  * jobs pile up in the queue), sw_session_get_cache_status and the session
- * status's disk fields after a loopback transfer, and the peer read/write
- * wait states. */
+ * status's disk fields after a loopback transfer and while the disk stalls
+ * (the pool paused), and the peer read/write wait states. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +15,7 @@
 #include "disk/disk_internal.h"
 #include "disk_fixture.h"
 #include "peer/peer_conn_int.h"
+#include "session/session_int.h"
 #include "session_fixture.h"
 
 #define BLOCK 16384
@@ -224,9 +225,38 @@ static void test_cache_status_after_transfer(void **state)
     sfx_payload_free(&d);
 }
 
-/* A leecher with one disk thread and the smallest disk queue: its disk work
- * shows in the figures while the transfer runs (sampled on every poll). */
-static void test_queue_rises_while_busy(void **state)
+/* The leecher's disk pool held (as behind a stalled disk): its jobs pile
+ * up, the connection stops reading once too much waits to be written, and
+ * every figure shows it; released, the download finishes and they drain. */
+typedef struct busy_seen {
+    sw_cache_status cs;
+    sw_session_status ss;
+    bool peer_waits_on_disk;
+} busy_seen;
+
+static busy_seen sample(sw_session *ses, sw_torrent_handle h)
+{
+    busy_seen b;
+    memset(&b, 0, sizeof b);
+    b.cs = cache_status(ses);
+    assert_int_equal(sw_session_get_status(ses, &b.ss), 0);
+    sw_peer_info *peers = NULL;
+    size_t n = 0;
+    assert_int_equal(sw_torrent_get_peer_info(h, &peers, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        b.peer_waits_on_disk |= (peers[i].read_state & SW_BW_DISK) != 0;
+    free(peers);
+    return b;
+}
+
+static bool backed_up(const busy_seen *b)
+{
+    return b->cs.queued_jobs > 0 && b->cs.job_queue_length > 0 && b->cs.queued_bytes > 0 &&
+           b->cs.total_used_buffers > 0 && b->ss.disk_queued_jobs > 0 &&
+           b->ss.disk_write_queue == 1 && b->ss.disk_queued_bytes > 0 && b->peer_waits_on_disk;
+}
+
+static void test_queue_rises_while_disk_stalls(void **state)
 {
     (void)state;
     const fx_file files[] = {{"busy.bin", 16 * 1024 * 1024, false}};
@@ -241,23 +271,36 @@ static void test_queue_rises_while_busy(void **state)
     assert_true(sfx_wait_state(hs, SW_TORRENT_SEEDING, SFX_WAIT_MS));
     sw_torrent_handle hl = sfx_add(leecher, d.t.ti, d.dl_dir.path);
     assert_true(sfx_wait_state(hl, SW_TORRENT_DOWNLOADING, SFX_WAIT_MS));
+    /* The pool pointer is set when the session is made and never changes;
+     * pausing is safe from any thread. */
+    sw_disk_pool *pool = leecher->disk;
+    sw__disk_pool_set_paused(pool, true);
     sfx_connect(hl, seeder);
-    bool saw_jobs = false, saw_bytes = false;
+
+    busy_seen b;
     uint64_t end = sfx_now_ms() + SFX_WAIT_MS;
     for (;;) {
-        sw_cache_status cs = cache_status(leecher);
-        sw_session_status ss;
-        assert_int_equal(sw_session_get_status(leecher, &ss), 0);
-        saw_jobs |= cs.queued_jobs > 0 && ss.disk_queued_jobs > 0;
-        saw_bytes |= ss.disk_queued_bytes > 0;
-        sw_torrent_status ts = sfx_status(hl);
-        if (ts.state == SW_TORRENT_SEEDING || ts.state == SW_TORRENT_FINISHED)
+        b = sample(leecher, hl);
+        if (backed_up(&b))
             break;
         assert_true(sfx_now_ms() < end);
+        sfx_sleep_ms(5);
     }
-    assert_true(saw_jobs);
-    assert_true(saw_bytes);
+    /* Nothing ran: the received bytes all wait, within the back-pressure
+     * limit plus the blocks in flight. */
+    assert_int_equal(b.cs.blocks_written, 0);
+    assert_true(b.ss.disk_queued_bytes >= b.cs.queued_bytes);
+    assert_true(b.ss.disk_queued_bytes <= 32 * 1024 * 1024);
+    assert_true(sfx_status(hl).state == SW_TORRENT_DOWNLOADING);
+
+    sw__disk_pool_set_paused(pool, false);
+    assert_true(sfx_wait_finished(hl, SFX_WAIT_MS));
     assert_true(wait_idle(leecher));
+    b = sample(leecher, hl);
+    assert_false(b.peer_waits_on_disk);
+    assert_true(b.cs.blocks_written * BLOCK >= d.t.total);
+    /* The jobs waited while the pool was held. */
+    assert_true(b.cs.average_queue_time > 0);
     assert_true(sfx_torrent_data_equals(&d.t, d.dl_dir.path));
 
     sw_session_free(leecher);
@@ -309,7 +352,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pool_queue_and_timing),
         cmocka_unit_test(test_cache_status_after_transfer),
-        cmocka_unit_test(test_queue_rises_while_busy),
+        cmocka_unit_test(test_queue_rises_while_disk_stalls),
         cmocka_unit_test(test_peer_bw_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
