@@ -36,6 +36,18 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
         rel = urllib.parse.unquote(urllib.parse.urlparse(self.path).path).lstrip("/")
         with srv.lock:
             srv.requests[rel] = srv.requests.get(rel, 0) + 1
+        if rel.startswith("moved/"):  # a permanent redirect to the same file at the root
+            self.send_response(301)
+            self.send_header("Location", "/" + urllib.parse.quote(rel[len("moved/"):]))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if rel.startswith("loop/"):  # redirects forever
+            self.send_response(302)
+            self.send_header("Location", "/loop/" + urllib.parse.quote(rel))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         full = os.path.normpath(os.path.join(srv.root, rel))
         if srv.always_404 or not full.startswith(srv.root) or not os.path.isfile(full):
             self.send_response(404)
@@ -45,7 +57,7 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
         size = os.path.getsize(full)
         first, last, status = 0, size - 1, 200
         rng = self.headers.get("Range")
-        if rng and rng.startswith("bytes="):
+        if rng and rng.startswith("bytes=") and not srv.ignore_range:
             a, b = rng[6:].split("-", 1)
             first, last, status = int(a), min(int(b), size - 1), 206
         with open(full, "rb") as f:
@@ -61,12 +73,15 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def start_server(cleanup, root, corrupt=(), always_404=False):
+def start_server(cleanup, root, corrupt=(), always_404=False, ignore_range=False):
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
     srv.daemon_threads = True
+    # A client cutting a too-long reply short is expected, not an error.
+    srv.handle_error = lambda request, address: None
     srv.root = os.path.realpath(root)
     srv.corrupt = set(corrupt)
     srv.always_404 = always_404
+    srv.ignore_range = ignore_range
     srv.requests = {}
     srv.lock = threading.Lock()
     t = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -174,6 +189,60 @@ def test_404_gives_alert_no_crash():
         err = run.stderr_text()
         assert rc in (0, 130), "cswarm did not exit cleanly (%s): %s" % (rc, err)
         assert "Sanitizer" not in err and "runtime error" not in err, err
+
+
+def test_redirect_followed():
+    with Cleanup() as c:
+        src = c.tempdir()
+        files = [("r/a.bin", 3 * PIECE + 1)]
+        make_tree(src, files)
+        srv, base = start_server(c, src)
+        torrent = create(os.path.join(src, "r"), os.path.join(c.tempdir(), "t.torrent"),
+                         base + "moved/")
+        out = c.tempdir()
+        run = cswarm_download(c, torrent, out)
+        rc = run.wait_exit(60)
+        assert rc == 0, "download failed: %s" % run.stderr_text()
+        assert_same_files(src, out, [f for f, _ in files])
+        assert srv.requests.get("moved/r/a.bin", 0) >= 1, srv.requests
+
+
+def wait_url_seed_events(run, n):
+    wait_for(lambda: len([o for o in run.lines if o.get("event") == "url_seed"]) >= n
+             or run.p.poll() is not None, 30, "%d url_seed events" % n)
+    assert run.p.poll() is None, "cswarm exited: %s" % run.stderr_text()
+    return [o for o in run.lines if o.get("event") == "url_seed"]
+
+
+def stop_clean(run):
+    rc = run.stop()
+    err = run.stderr_text()
+    assert rc in (0, 130), "cswarm did not exit cleanly (%s): %s" % (rc, err)
+    assert "Sanitizer" not in err and "runtime error" not in err, err
+
+
+def test_redirect_loop_and_ignored_range_fail_bounded():
+    """A redirect loop stops at the redirect limit; a server that ignores
+    Range and sends a whole 8-piece file is cut off at the requested length
+    (nothing beyond it is buffered). Both give url_seed events."""
+    with Cleanup() as c:
+        src = c.tempdir()
+        make_tree(src, [("big.bin", 8 * PIECE)])
+        srv, base = start_server(c, src)
+        torrent = create(os.path.join(src, "big.bin"), os.path.join(c.tempdir(), "t.torrent"),
+                         base + "loop/big.bin")
+        run = cswarm_download(c, torrent, c.tempdir(), extra_sets=["urlseed_wait_retry=1"])
+        ev = wait_url_seed_events(run, 1)[0]
+        assert "redirect" in ev["message"].lower(), ev
+        stop_clean(run)
+
+        srv2, base2 = start_server(c, src, ignore_range=True)
+        torrent2 = create(os.path.join(src, "big.bin"), os.path.join(c.tempdir(), "t2.torrent"),
+                          base2)
+        run2 = cswarm_download(c, torrent2, c.tempdir(), extra_sets=["urlseed_wait_retry=1"])
+        ev = wait_url_seed_events(run2, 2)[0]
+        assert ev["status"] == 200, ev
+        stop_clean(run2)
 
 
 if __name__ == "__main__":
