@@ -109,8 +109,11 @@ def test_control_without_plugin():
 def cli_refusal(path, status, needle):
     with Cleanup() as c:
         src, torrent = swtest.make_payload(c, FILES, 32768)
-        r = subprocess.run([swtest.CSWARM, "download", torrent, "-o", c.tempdir(), "--plugin", path,
-                            "--set", "listen_interfaces=127.0.0.1:0"],
+        # The session exists before the plugin is refused: nothing of it
+        # may leave the machine (no DHT, LSD, UPnP or NAT-PMP).
+        local = [a for s in swtest.LOOPBACK_SETS for a in ("--set", s)]
+        r = subprocess.run([swtest.CSWARM, "download", torrent, "-o", c.tempdir(), "--plugin", path]
+                           + local + ["--set", "listen_interfaces=127.0.0.1:0"],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == status, (r.returncode, r.stderr)
         assert needle in r.stderr, r.stderr
