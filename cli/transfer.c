@@ -653,6 +653,9 @@ static int add(run *r)
     /* A magnet link's tr= trackers, one tier each, in link order. */
     for (int i = 0; r->magnet && i < sw_magnet_num_trackers(r->magnet); i++)
         sw_torrent_add_tracker(r->h, sw_magnet_tracker(r->magnet, i), i);
+    /* Its ws= web seeds, used once the metadata has arrived. */
+    for (int i = 0; r->magnet && i < sw_magnet_num_web_seeds(r->magnet); i++)
+        sw_torrent_add_url_seed(r->h, sw_magnet_web_seed(r->magnet, i));
     for (int i = 0; r->magnet && i < sw_magnet_num_peers(r->magnet); i++) {
         const sw_magnet_peer *mp = sw_magnet_peer_at(r->magnet, i);
         if (mp->kind != SW_MAGNET_PEER_HOSTNAME)

@@ -245,5 +245,26 @@ def test_redirect_loop_and_ignored_range_fail_bounded():
         stop_clean(run2)
 
 
+def test_magnet_ws_web_seed():
+    """A magnet link's ws= web seed is used once the metadata came from the
+    (slow) peer."""
+    with Cleanup() as c:
+        src = c.tempdir()
+        files = [("m/a.bin", 12 * PIECE + 3)]
+        make_tree(src, files)
+        srv, base = start_server(c, src)
+        torrent = create(os.path.join(src, "m"), os.path.join(c.tempdir(), "t.torrent"),
+                         base + "unused/")
+        seeder = cswarm_seed(c, torrent, src, extra_sets=["upload_rate_limit=16384"])
+        magnet = "magnet:?xt=urn:btih:%s&ws=%s&x.pe=127.0.0.1:%d" % (
+            swtest.info_hash_hex(torrent), urllib.parse.quote(base, safe=""), seeder.port)
+        out = c.tempdir()
+        run = cswarm_download(c, magnet, out)
+        rc = run.wait_exit(60)
+        assert rc == 0, "download failed: %s" % run.stderr_text()
+        assert_same_files(src, out, [f for f, _ in files])
+        assert srv.requests.get("m/a.bin", 0) >= 1, srv.requests
+
+
 if __name__ == "__main__":
     sys.exit(run_tests(swtest.tests_in(globals()), sys.argv[1:]))
