@@ -94,6 +94,40 @@ def test_no_lsd_no_peers(c):
     assert last is not None and last["peers"] == 0 and last["total_done"] == 0, last
 
 
+def test_announce_format_and_foreign_peer(c):
+    """A seeder's announce as another client hears it (port, info-hash,
+    cookie, Host), sent once on add and not again right after (one message
+    a minute); the announce of another client, after a malformed one, makes
+    the seeder connect to that client's port."""
+    _, torrent = swtest.make_payload(c, [("payload/a.bin", 100_000)], 32768)
+    src = os.path.dirname(os.path.dirname(torrent))
+    ih = swtest.info_hash_hex(torrent)
+    probe_cmd = ["ip", "netns", "exec", NS, sys.executable,
+                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsd_probe.py"),
+                 ih, "46003", "20"]
+    probe = c.proc(subprocess.Popen(probe_cmd, stdout=subprocess.PIPE, text=True))
+    events = []
+    swtest.collect_json_lines(probe.stdout, events)
+    wait_for(lambda: events, 10, "probe ready")
+    seeder = NsRun(c, ["seed", torrent, "-d", src], 46002, True)
+    wait_for(lambda: any("connect" in e for e in events) and any("announce" in e for e in events)
+             or probe.poll() is not None, 25, "LSD announce and connection")
+    announces = [e for e in events if "announce" in e]
+    assert announces, "no announce heard: %s" % events
+    assert any("connect" in e for e in events), "seeder did not connect: %s" % events
+    text = announces[0]["announce"]
+    assert text.startswith("BT-SEARCH * HTTP/1.1\r\n"), text
+    assert "Host: 239.192.152.143:6771\r\n" in text, text
+    assert "Port: 46002\r\n" in text, text
+    assert "infohash: %s\r\n" % ih.lower() in text.lower(), text
+    assert "cookie: " in text and text.endswith("\r\n\r\n"), text
+    # The copies heard all come from the one send on add.
+    probe.wait(timeout=30)
+    copies = [e for e in events if "announce" in e and e["announce"] == text]
+    assert all(e["t"] - announces[0]["t"] < 0.5 for e in copies), events
+    seeder.stop()
+
+
 def main():
     with Cleanup() as c:
         err = make_namespace(c)
@@ -110,7 +144,8 @@ def main():
         run.__name__ = fn.__name__
         return run
     return swtest.run_tests([in_namespace(f) for f in (test_lsd_finds_seeder,
-                                                       test_no_lsd_no_peers)])
+                                                       test_no_lsd_no_peers,
+                                                       test_announce_format_and_foreign_peer)])
 
 
 if __name__ == "__main__":
