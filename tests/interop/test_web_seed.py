@@ -67,13 +67,16 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
             data = bytes(x ^ 0xFF for x in data)
         self.send_response(status)
         if status == 206:
-            self.send_header("Content-Range", "bytes %d-%d/%d" % (first, last, size))
+            shift = 1 if srv.wrong_range else 0  # names a range other than the one sent
+            self.send_header("Content-Range",
+                             "bytes %d-%d/%d" % (first + shift, last + shift, size + shift))
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
 
-def start_server(cleanup, root, corrupt=(), always_404=False, ignore_range=False):
+def start_server(cleanup, root, corrupt=(), always_404=False, ignore_range=False,
+                 wrong_range=False):
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
     srv.daemon_threads = True
     # A client cutting a too-long reply short is expected, not an error.
@@ -82,6 +85,7 @@ def start_server(cleanup, root, corrupt=(), always_404=False, ignore_range=False
     srv.corrupt = set(corrupt)
     srv.always_404 = always_404
     srv.ignore_range = ignore_range
+    srv.wrong_range = wrong_range
     srv.requests = {}
     srv.lock = threading.Lock()
     t = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -224,7 +228,8 @@ def stop_clean(run):
 def test_redirect_loop_and_ignored_range_fail_bounded():
     """A redirect loop stops at the redirect limit; a server that ignores
     Range and sends a whole 8-piece file is cut off at the requested length
-    (nothing beyond it is buffered). Both give url_seed events."""
+    (nothing beyond it is buffered); a 206 naming another range than the
+    one asked for is refused. Each gives url_seed events."""
     with Cleanup() as c:
         src = c.tempdir()
         make_tree(src, [("big.bin", 8 * PIECE)])
@@ -243,6 +248,14 @@ def test_redirect_loop_and_ignored_range_fail_bounded():
         ev = wait_url_seed_events(run2, 2)[0]
         assert ev["status"] == 200, ev
         stop_clean(run2)
+
+        srv3, base3 = start_server(c, src, wrong_range=True)
+        torrent3 = create(os.path.join(src, "big.bin"), os.path.join(c.tempdir(), "t3.torrent"),
+                          base3)
+        run3 = cswarm_download(c, torrent3, c.tempdir(), extra_sets=["urlseed_wait_retry=1"])
+        ev = wait_url_seed_events(run3, 1)[0]
+        assert ev["status"] == 206 and "asked for bytes" in ev["message"], ev
+        stop_clean(run3)
 
 
 def test_magnet_ws_web_seed():
