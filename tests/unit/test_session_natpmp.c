@@ -220,6 +220,16 @@ static void test_setting_gates(void **state)
     assert_int_equal(sw_settings_set_bool(s, SW_SET_ENABLE_NATPMP, true), 0);
     sw_session *ses = sfx_session_from(s, SW_SESSION_START_DEFAULT_FEATURES, 0, true);
     expect_op(&r, 0, 5000);
+    request udp = expect_op(&r, 1, 5000);
+    reply(&r, &udp, 0, NULL, udp.internal_port, 7200);
+    sfx_sleep_ms(300);
+    /* Turning the setting off stops it: the mapping is deleted. */
+    sfx_apply_setting(ses, SW_SET_ENABLE_NATPMP, 0);
+    request del = expect_op(&r, 1, 5000);
+    for (int i = 0; i < 3 && del.lifetime != 0; i++) /* a resend still queued */
+        del = expect_op(&r, 1, 5000);
+    assert_int_equal(del.lifetime, 0);
+    assert_int_equal(del.internal_port, udp.internal_port);
     sw_session_free(ses);
     /* Off (as every test session has it): nothing is sent. */
     ses = sfx_session_from(sfx_loopback_settings(), SW_SESSION_START_DEFAULT_FEATURES, 0, true);
