@@ -177,6 +177,9 @@ bool sw__stream_mse_encrypted(const sw_stream *s, bool *rc4_out);
 /* Whether s is an MSE wrapper whose MSE handshake has not completed (a
  * connection closed in this state failed at the encryption layer). */
 bool sw__stream_mse_pending(const sw_stream *s);
+/* Whether a BitTorrent handshake for info_hash may follow on s: false only
+ * when s completed an MSE handshake for another torrent (its SKEY). */
+bool sw__stream_mse_allows_info_hash(const sw_stream *s, const uint8_t info_hash[20]);
 /* The transport under s: the inner stream of an MSE wrapper, else s. */
 sw_stream *sw__stream_transport(sw_stream *s);
 

@@ -48,7 +48,8 @@ typedef struct sw_mse_stream {
     sw_stream_mse_params params;
     enum mse_mode mode;
     sw_mse_hs *hs;
-    bool did_mse; /* the remote completed an MSE handshake */
+    bool did_mse;     /* the remote completed an MSE handshake */
+    uint8_t skey[20]; /* its torrent's info-hash, once did_mse */
     bool want_read;
     bool inner_reading;
     bool delivering;
@@ -239,6 +240,7 @@ static int set_pending(sw_mse_stream *ms, const uint8_t *data, size_t len)
 static void handshake_done(sw_mse_stream *ms)
 {
     ms->did_mse = true;
+    memcpy(ms->skey, sw__mse_hs_skey(ms->hs), sizeof ms->skey);
     ms->mode = sw__mse_hs_method(ms->hs) == SW_MSE_RC4 ? MODE_RC4 : MODE_PLAIN;
     sw__mse_hs_ciphers(ms->hs, &ms->send, &ms->recv);
     const uint8_t *left;
@@ -603,4 +605,12 @@ sw_stream *sw__stream_transport(sw_stream *s)
     if (s && s->ops == &mse_ops)
         return ((sw_mse_stream *)s)->inner;
     return s;
+}
+
+bool sw__stream_mse_allows_info_hash(const sw_stream *s, const uint8_t info_hash[20])
+{
+    if (!s || s->ops != &mse_ops)
+        return true;
+    const sw_mse_stream *ms = (const sw_mse_stream *)s;
+    return !ms->did_mse || memcmp(ms->skey, info_hash, sizeof ms->skey) == 0;
 }

@@ -143,6 +143,9 @@ static bool on_info_hash(sw_peer_conn *pc)
     }
     sw_peer_env *env = pc->env;
     sw_swarm *sw = env->find_swarm ? env->find_swarm(env->ctx, &hs->info_hash) : NULL;
+    /* After MSE, the torrent named by its SKEY and no other. */
+    if (sw && !sw__stream_mse_allows_info_hash(pc->stream, (const uint8_t *)&hs->info_hash))
+        sw = NULL;
     if (!sw || !sw__peer_conn_attach(pc, sw)) {
         sw__peer_conn_close(pc, SW_ERR_INFO_HASH_MISMATCH, "handshake");
         return false;
