@@ -959,6 +959,64 @@ int sw_session_dht_get_immutable_item(sw_session *ses, const sw_sha1 *target)
     return sw__session_run(ses, get_immutable_fn, (void *)target);
 }
 
+/* ---- BEP 33 scrape ---- */
+
+typedef struct scrape_ctx {
+    sw_session *ses;
+    sw_sha1 info_hash;
+} scrape_ctx;
+
+static int round_estimate(double v)
+{
+    return v <= 0 ? 0 : v >= 1e9 ? 1000000000 : (int)(v + 0.5);
+}
+
+static void on_scrape(void *user, int status, double seeds, double downloaders,
+                      const sw_dht_lookup_stats *stats)
+{
+    (void)stats;
+    scrape_ctx *c = user;
+    sw_alert *a = status == SW_ERR_ABORTED ? NULL : dht_alert(c->ses, SW_ALERT_DHT_SCRAPE);
+    if (a) {
+        a->error = status;
+        a->payload.dht.target = c->info_hash;
+        a->payload.dht.scrape_seeds = round_estimate(seeds);
+        a->payload.dht.scrape_downloaders = round_estimate(downloaders);
+        char hex[41];
+        hex_of(c->info_hash.v, 20, hex);
+        if (status)
+            sw__alert_set_message(a, "DHT scrape %s: %s", hex, sw_strerror(status));
+        else
+            sw__alert_set_message(a, "DHT scrape %s: ~%d seeds, ~%d downloaders", hex,
+                                  a->payload.dht.scrape_seeds, a->payload.dht.scrape_downloaders);
+        sw__session_post_alert(c->ses, a);
+    }
+    free(c);
+}
+
+static int scrape_fn(sw_session *ses, void *arg)
+{
+    sw_dht *node = running_node(ses);
+    if (!node)
+        return SW_ERR_DHT_NOT_RUNNING;
+    scrape_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return SW_ERR_NOMEM;
+    c->ses = ses;
+    c->info_hash = *(const sw_sha1 *)arg;
+    int rc = sw__dht_scrape(node, &c->info_hash, on_scrape, c);
+    if (rc < 0)
+        free(c);
+    return rc;
+}
+
+int sw_session_dht_scrape(sw_session *ses, const sw_sha1 *info_hash)
+{
+    if (!ses || !info_hash)
+        return SW_ERR_INVALID_ARG;
+    return sw__session_run(ses, scrape_fn, (void *)info_hash);
+}
+
 /* SHA-1(key || salt): where a mutable item lives (BEP 44). */
 static void mutable_target(const uint8_t key[32], const uint8_t *salt, size_t salt_len,
                            sw_sha1 *out)

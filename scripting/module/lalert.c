@@ -31,6 +31,7 @@ enum payload {
     P_DHT_MUTABLE,
     P_DHT_PUT,
     P_DHT_PEER,
+    P_DHT_SCRAPE,
     P_PERFORMANCE,
     P_STATS,
     P_SESSION_STATS,
@@ -96,6 +97,7 @@ static const unsigned char payload_of[SW_ALERT_TYPE_COUNT] = {
     [SW_ALERT_PORTMAP] = P_NONE,
     [SW_ALERT_PORTMAP_ERROR] = P_NONE,
     [SW_ALERT_EXTERNAL_IP] = P_NONE,
+    [SW_ALERT_DHT_SCRAPE] = P_DHT_SCRAPE,
 };
 
 /* The per-type fields each payload gives (those that may be absent
@@ -123,6 +125,7 @@ static const char *const *const payload_fields[] = {
     [P_DHT_PUT] = (const char *const[]){"target", "num_success", "public_key", "salt", "seq",
                                         "value", "signature", NULL},
     [P_DHT_PEER] = (const char *const[]){PEER_FIELDS, NULL},
+    [P_DHT_SCRAPE] = (const char *const[]){"target", "seeds", "downloaders", NULL},
     [P_PERFORMANCE] = (const char *const[]){"warning", NULL},
     [P_STATS] = (const char *const[]){"interval_ms", "upload_payload", "upload_protocol",
                                       "download_payload", "download_protocol", "upload_ip_overhead",
@@ -295,6 +298,11 @@ static void push_payload(lua_State *L, int ses_idx, const sw_alert *a)
         break;
     case P_DHT_PEER:
         set_peer(L, &a->payload.dht.peer);
+        break;
+    case P_DHT_SCRAPE:
+        set_hex(L, "target", a->payload.dht.target.v, SW_SHA1_LEN);
+        set_int(L, "seeds", a->payload.dht.scrape_seeds);
+        set_int(L, "downloaders", a->payload.dht.scrape_downloaders);
         break;
     case P_PERFORMANCE:
         set_int(L, "warning", a->payload.performance.warning);

@@ -132,6 +132,19 @@ static int s_dht_get_immutable(lua_State *L)
     return 1;
 }
 
+/* ses:dht_scrape(info_hash) -> true; a dht_scrape alert follows (BEP 33). */
+static int s_dht_scrape(lua_State *L)
+{
+    sw_lua_session *ls = sw__lua_check_session(L, 1);
+    sw_sha1 ih;
+    check_bytes(L, 2, ih.v, SW_SHA1_LEN, "info_hash");
+    int rc = sw_session_dht_scrape(ls->ses, &ih);
+    if (rc < 0)
+        return sw__lua_push_failure(L, rc, NULL);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int s_dht_get_mutable(lua_State *L)
 {
     sw_lua_session *ls = sw__lua_check_session(L, 1);
@@ -263,6 +276,7 @@ const luaL_Reg sw__lua_session_dht_methods[] = {
     {"dht_get_immutable", s_dht_get_immutable},
     {"dht_put_mutable", s_dht_put_mutable},
     {"dht_get_mutable", s_dht_get_mutable},
+    {"dht_scrape", s_dht_scrape},
     {"dht_routing_table", s_dht_routing_table},
     {"dht_lookups", s_dht_lookups},
     {NULL, NULL},

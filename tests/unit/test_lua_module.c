@@ -559,6 +559,11 @@ static void test_dht_items(void **state)
               "assert(c:dht_get_immutable(string.rep('42', 20)))\n"
               "got = c:wait_for('dht_immutable_item', 20)\n"
               "assert(got and got.value == nil, 'found an item nobody stored')\n"
+              /* BEP 33 scrape of a torrent nobody announced: zero estimates */
+              "assert(c:dht_scrape(string.rep('42', 20)))\n"
+              "local sc = c:wait_for('dht_scrape', 20)\n"
+              "assert(sc and sc.target == string.rep('42', 20), sc and sc.message)\n"
+              "assert(sc.seeds == 0 and sc.downloaders == 0, sc.message)\n"
               /* mutable, with a salt */
               "local sk = string.rep('07', 32)\n"
               "local pk = cswarm.dht_public_key(sk)\n"

@@ -331,6 +331,22 @@ static void test_trackerless_download(void **state)
     assert_int_equal(sw_session_get_status(seed, &st), 0);
     assert_true(st.dht_torrents >= 1 || dht_nodes(dl) >= 1);
 
+    /* BEP 33: the seed's scrape asks the downloader's node, which holds the
+     * seed's announce as a seed (a repeat covers an announce in flight). */
+    const sw_sha1 *ih = &sw_torrent_info_hashes(ft.ti)->v1;
+    int seeds = 0;
+    uint64_t deadline = now_ms() + WAIT_MS;
+    while (seeds < 1 && now_ms() < deadline) {
+        assert_int_equal(sw_session_dht_scrape(seed, ih), 0);
+        a = wait_alert(seed, SW_ALERT_DHT_SCRAPE, WAIT_MS);
+        assert_non_null(a);
+        assert_int_equal(a->error, 0);
+        assert_memory_equal(a->payload.dht.target.v, ih->v, 20);
+        seeds = a->payload.dht.scrape_seeds;
+        sw_alert_free(a);
+    }
+    assert_int_equal(seeds, 1);
+
     sw_session_free(dl);
     sw_session_free(seed);
     remove_dir(seed_dir);

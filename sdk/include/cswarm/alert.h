@@ -125,19 +125,22 @@ enum sw_alert_category {
     XX(SESSION_STATS, session_stats, SW_ALERT_CAT_STATS)   /* session_stats */                     \
     XX(PLUGIN_ERROR, plugin_error, SW_ALERT_CAT_ERROR)     /* plugin */                            \
     XX(PLUGIN_LOADED, plugin_loaded, SW_ALERT_CAT_STATUS)  /* plugin */                            \
-    XX(LOG, log, SW_ALERT_CAT_SESSION_LOG) /* - ; category is one of the *_LOG bits */            \
+    XX(LOG, log, SW_ALERT_CAT_SESSION_LOG) /* - ; category is one of the *_LOG bits */             \
     XX(PLUGIN_ALERT, plugin_alert, SW_ALERT_CAT_STATUS) /* plugin; a plugin's own message */       \
     XX(DHT_IMMUTABLE_ITEM, dht_immutable_item, SW_ALERT_CAT_DHT) /* dht (target, value) */         \
     XX(DHT_MUTABLE_ITEM, dht_mutable_item, SW_ALERT_CAT_DHT)     /* dht (key, salt, seq, value) */ \
     XX(DHT_PUT, dht_put, SW_ALERT_CAT_DHT)                       /* dht (target, num_success) */   \
     XX(DHT_ANNOUNCE, dht_announce, SW_ALERT_CAT_DHT)   /* dht (peer: who announced; info_hash) */  \
-    XX(DHT_GET_PEERS, dht_get_peers, SW_ALERT_CAT_DHT) /* dht (peer: who asked; info_hash) */ \
-    XX(URL_SEED, url_seed, SW_ALERT_CAT_PEER | SW_ALERT_CAT_ERROR) /* tracker (url, text, status_code) */ \
-    XX(LSD_PEER, lsd_peer, SW_ALERT_CAT_PEER) /* peer (the address LSD announced) */ \
-    XX(PORTMAP, portmap, SW_ALERT_CAT_PORT_MAPPING) /* portmap (a mapping made) */ \
+    XX(DHT_GET_PEERS, dht_get_peers, SW_ALERT_CAT_DHT) /* dht (peer: who asked; info_hash) */      \
+    XX(URL_SEED, url_seed,                                                                         \
+       SW_ALERT_CAT_PEER | SW_ALERT_CAT_ERROR)      /* tracker (url, text, status_code) */         \
+    XX(LSD_PEER, lsd_peer, SW_ALERT_CAT_PEER)       /* peer (the address LSD announced) */         \
+    XX(PORTMAP, portmap, SW_ALERT_CAT_PORT_MAPPING) /* portmap (a mapping made) */                 \
     XX(PORTMAP_ERROR, portmap_error,                                                               \
-       SW_ALERT_CAT_PORT_MAPPING | SW_ALERT_CAT_ERROR) /* portmap; error says why */ \
-    XX(EXTERNAL_IP, external_ip, SW_ALERT_CAT_STATUS) /* portmap (external_ip) */
+       SW_ALERT_CAT_PORT_MAPPING | SW_ALERT_CAT_ERROR) /* portmap; error says why */               \
+    XX(EXTERNAL_IP, external_ip, SW_ALERT_CAT_STATUS)  /* portmap (external_ip) */                 \
+    XX(DHT_SCRAPE, dht_scrape,                                                                     \
+       SW_ALERT_CAT_DHT) /* dht (target, scrape_seeds, scrape_downloaders) */
 
 typedef enum sw_alert_type {
     SW_ALERT_NONE = 0, /* never posted */
@@ -274,6 +277,11 @@ typedef struct sw_alert {
             /* dht_announce, dht_get_peers (incoming queries): the node
              * that asked (for dht_announce the port it announced). */
             sw_alert_peer peer;
+            /* dht_scrape (BEP 33): target is the info-hash; the estimated
+             * numbers of seeds and downloaders that announced it to the
+             * nodes closest to it, rounded. */
+            int scrape_seeds;
+            int scrape_downloaders;
         } dht;
         struct {
             sw_performance_warning warning;
@@ -295,10 +303,10 @@ typedef struct sw_alert {
             const char *path; /* where it was loaded from; NULL if built in */
         } plugin;
         struct {
-            int mapping;       /* which mapping: 0 the TCP listen port, 1 the UDP one */
-            int external_port; /* portmap: the port the gateway opened */
-            int protocol;      /* SW_PORTMAP_TCP / SW_PORTMAP_UDP */
-            int map_type;      /* SW_PORTMAP_NATPMP / SW_PORTMAP_UPNP */
+            int mapping;          /* which mapping: 0 the TCP listen port, 1 the UDP one */
+            int external_port;    /* portmap: the port the gateway opened */
+            int protocol;         /* SW_PORTMAP_TCP / SW_PORTMAP_UDP */
+            int map_type;         /* SW_PORTMAP_NATPMP / SW_PORTMAP_UPNP */
             char external_ip[48]; /* external_ip: the gateway's external address */
         } portmap;
     } payload;

@@ -465,6 +465,10 @@ SW_API int sw_session_add_dht_node(sw_session *ses, const char *host, int port);
  * These item functions return once the lookup has started, or
  * SW_ERR_DHT_NOT_RUNNING when the node does not run. */
 SW_API int sw_session_dht_get_immutable_item(sw_session *ses, const sw_sha1 *target);
+/* BEP 33 scrape: a get_peers lookup with scrape=1 for info_hash; a
+ * dht_scrape alert follows with the estimated seeds and downloaders (from
+ * the bloom filters of the nodes closest to it), or an error. */
+SW_API int sw_session_dht_scrape(sw_session *ses, const sw_sha1 *info_hash);
 /* Looks up a mutable item under an Ed25519 public key and an optional salt
  * (at most 64 bytes): a dht_mutable_item alert with the newest valid value
  * (value NULL if none was found). */
