@@ -39,8 +39,16 @@ def lt_enc(ses, policy, level):
                         "allowed_enc_level": level, "prefer_rc4": level != 1})
 
 
+LT_NOT_READY = int(lt.peer_info.handshake) | int(lt.peer_info.connecting)
+# A transfer slow enough (~3 s) that libtorrent lists the peer after its
+# handshake, when the encryption flags are set, more than once.
+SLOW = ["upload_rate_limit=262144", "download_rate_limit=262144"]
+
+
 def lt_peer_flags(h):
-    return [p.flags for p in h.get_peer_info()]
+    """Flags of the peers past their handshake (before it, libtorrent has
+    not set the encryption flags yet)."""
+    return [p.flags for p in h.get_peer_info() if not p.flags & LT_NOT_READY]
 
 
 def cswarm_pair(level):
@@ -72,7 +80,7 @@ def cswarm_from_libtorrent(level, cswarm_sets=()):
         lt_enc(ses, 0, level)
         out = c.tempdir()
         dl = cswarm_download(c, torrent, out, peers=["127.0.0.1:%d" % port],
-                             extra_sets=cswarm_sets)
+                             extra_sets=list(cswarm_sets) + SLOW)
         seen = []
         swtest.wait_for(lambda: seen.extend(lt_peer_flags(h)) or dl.p.poll() is not None,
                         TIMEOUT, "cswarm to finish downloading from libtorrent")
@@ -106,7 +114,7 @@ def test_libtorrent_dials_cswarm_forced_each_level():
             ses, h, port = swtest.lt_start(c, torrent, out)
             lt_enc(ses, 0, level)
             # cswarm's defaults: incoming encryption enabled, both levels.
-            seeder = cswarm_seed(c, torrent, src)
+            seeder = cswarm_seed(c, torrent, src, extra_sets=SLOW)
             swtest.wait_for(lambda: seeder.has_event("seeding"), 30, "cswarm to seed")
             swtest.lt_wait_state(h, (lt.torrent_status.downloading,), 30, "libtorrent ready")
             h.connect_peer(("127.0.0.1", seeder.port))
