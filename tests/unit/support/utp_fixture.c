@@ -434,26 +434,36 @@ bool utp_node_closed(const utp_node *n)
     return n->udp_closed && n->ctx_closed;
 }
 
+static void on_wake(uv_timer_t *t)
+{
+    (void)t;
+}
+
 bool utp_run_until(uv_loop_t *loop, bool (*done)(void *arg), void *arg, int timeout_ms)
 {
+    /* A repeating wake-up keeps the deadline: without it, a loop with only
+     * idle sockets left (nothing due) would block in uv_run for good. */
+    uv_timer_t wake;
+    uv_timer_init(loop, &wake);
+    uv_timer_start(&wake, on_wake, 10, 10);
     uint64_t deadline = uv_hrtime() + (uint64_t)timeout_ms * 1000000ull;
+    bool ok = true;
     while (!done(arg)) {
-        if (uv_hrtime() > deadline)
-            return false;
+        if (uv_hrtime() > deadline) {
+            ok = false;
+            break;
+        }
         uv_run(loop, UV_RUN_ONCE);
     }
-    return true;
+    uv_close((uv_handle_t *)&wake, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    return ok;
 }
 
 static bool never(void *arg)
 {
     (void)arg;
     return false;
-}
-
-static void on_wake(uv_timer_t *t)
-{
-    (void)t;
 }
 
 void utp_run_for(uv_loop_t *loop, int ms)
