@@ -8,7 +8,8 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 PKGS="build-essential cmake pkg-config git
       libuv1-dev libssl-dev libcurl4-openssl-dev liblua5.4-dev lua5.4 libcmocka-dev
       clang libclang-rt-14-dev
-      python3 python3-libtorrent transmission-cli transmission-daemon opentracker mktorrent aria2"
+      python3 python3-libtorrent transmission-cli transmission-daemon opentracker mktorrent aria2
+      iproute2 valgrind"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
