@@ -936,8 +936,17 @@ static sw_dht *running_node(sw_session *ses)
     return d->node;
 }
 
-static int get_immutable_fn(sw_session *ses, void *arg)
+/* A lookup for one 20-byte key whose only state is the session and the
+ * key (immutable gets, scrapes): start(node, ctx) begins it with ctx as
+ * its callback's user data, freed here if it does not start. */
+typedef struct keyed_lookup {
+    const sw_sha1 *key;
+    int (*start)(sw_dht *node, item_ctx *c);
+} keyed_lookup;
+
+static int keyed_lookup_fn(sw_session *ses, void *arg)
 {
+    const keyed_lookup *k = arg;
     sw_dht *node = running_node(ses);
     if (!node)
         return SW_ERR_DHT_NOT_RUNNING;
@@ -945,26 +954,33 @@ static int get_immutable_fn(sw_session *ses, void *arg)
     if (!c)
         return SW_ERR_NOMEM;
     c->ses = ses;
-    c->target = *(const sw_sha1 *)arg;
-    int rc = sw__dht_get_immutable(node, &c->target, on_immutable, c);
+    c->target = *k->key;
+    int rc = k->start(node, c);
     if (rc < 0)
         free(c);
     return rc;
 }
 
+static int run_keyed_lookup(sw_session *ses, const sw_sha1 *key,
+                            int (*start)(sw_dht *node, item_ctx *c))
+{
+    if (!ses || !key)
+        return SW_ERR_INVALID_ARG;
+    keyed_lookup k = {key, start};
+    return sw__session_run(ses, keyed_lookup_fn, &k);
+}
+
+static int start_get_immutable(sw_dht *node, item_ctx *c)
+{
+    return sw__dht_get_immutable(node, &c->target, on_immutable, c);
+}
+
 int sw_session_dht_get_immutable_item(sw_session *ses, const sw_sha1 *target)
 {
-    if (!ses || !target)
-        return SW_ERR_INVALID_ARG;
-    return sw__session_run(ses, get_immutable_fn, (void *)target);
+    return run_keyed_lookup(ses, target, start_get_immutable);
 }
 
 /* ---- BEP 33 scrape ---- */
-
-typedef struct scrape_ctx {
-    sw_session *ses;
-    sw_sha1 info_hash;
-} scrape_ctx;
 
 static int round_estimate(double v)
 {
@@ -975,15 +991,15 @@ static void on_scrape(void *user, int status, double seeds, double downloaders,
                       const sw_dht_lookup_stats *stats)
 {
     (void)stats;
-    scrape_ctx *c = user;
+    item_ctx *c = user; /* target is the info-hash */
     sw_alert *a = status == SW_ERR_ABORTED ? NULL : dht_alert(c->ses, SW_ALERT_DHT_SCRAPE);
     if (a) {
         a->error = status;
-        a->payload.dht.target = c->info_hash;
+        a->payload.dht.target = c->target;
         a->payload.dht.scrape_seeds = round_estimate(seeds);
         a->payload.dht.scrape_downloaders = round_estimate(downloaders);
         char hex[41];
-        hex_of(c->info_hash.v, 20, hex);
+        hex_of(c->target.v, 20, hex);
         if (status)
             sw__alert_set_message(a, "DHT scrape %s: %s", hex, sw_strerror(status));
         else
@@ -994,27 +1010,14 @@ static void on_scrape(void *user, int status, double seeds, double downloaders,
     free(c);
 }
 
-static int scrape_fn(sw_session *ses, void *arg)
+static int start_scrape(sw_dht *node, item_ctx *c)
 {
-    sw_dht *node = running_node(ses);
-    if (!node)
-        return SW_ERR_DHT_NOT_RUNNING;
-    scrape_ctx *c = calloc(1, sizeof *c);
-    if (!c)
-        return SW_ERR_NOMEM;
-    c->ses = ses;
-    c->info_hash = *(const sw_sha1 *)arg;
-    int rc = sw__dht_scrape(node, &c->info_hash, on_scrape, c);
-    if (rc < 0)
-        free(c);
-    return rc;
+    return sw__dht_scrape(node, &c->target, on_scrape, c);
 }
 
 int sw_session_dht_scrape(sw_session *ses, const sw_sha1 *info_hash)
 {
-    if (!ses || !info_hash)
-        return SW_ERR_INVALID_ARG;
-    return sw__session_run(ses, scrape_fn, (void *)info_hash);
+    return run_keyed_lookup(ses, info_hash, start_scrape);
 }
 
 /* SHA-1(key || salt): where a mutable item lives (BEP 44). */
