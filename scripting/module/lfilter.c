@@ -148,6 +148,21 @@ static int ip_load(lua_State *L)
     return 1;
 }
 
+/* With a range's first and last on the stack above the export array,
+ * stores {first=, last=, flags=, blocked=} as its row i + 1. */
+static void set_range_row(lua_State *L, size_t i, uint32_t flags)
+{
+    lua_createtable(L, 0, 4);
+    lua_rotate(L, -3, 1); /* row below first and last */
+    lua_setfield(L, -3, "last");
+    lua_setfield(L, -2, "first");
+    lua_pushinteger(L, flags);
+    lua_setfield(L, -2, "flags");
+    lua_pushboolean(L, (flags & SW_FILTER_BLOCKED) != 0);
+    lua_setfield(L, -2, "blocked");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+}
+
 /* f:export([family]) -> {{first=, last=, flags=, blocked=}, ...} */
 static int ip_export(lua_State *L)
 {
@@ -166,16 +181,9 @@ static int ip_export(lua_State *L)
     free(r);
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
-        lua_createtable(L, 0, 4);
         lua_pushstring(L, copy[i].first_str);
-        lua_setfield(L, -2, "first");
         lua_pushstring(L, copy[i].last_str);
-        lua_setfield(L, -2, "last");
-        lua_pushinteger(L, copy[i].flags);
-        lua_setfield(L, -2, "flags");
-        lua_pushboolean(L, (copy[i].flags & SW_FILTER_BLOCKED) != 0);
-        lua_setfield(L, -2, "blocked");
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
+        set_range_row(L, i, copy[i].flags);
     }
     return 1;
 }
@@ -284,16 +292,9 @@ static int port_export(lua_State *L)
     free(r);
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
-        lua_createtable(L, 0, 4);
         lua_pushinteger(L, copy[i].first);
-        lua_setfield(L, -2, "first");
         lua_pushinteger(L, copy[i].last);
-        lua_setfield(L, -2, "last");
-        lua_pushinteger(L, copy[i].flags);
-        lua_setfield(L, -2, "flags");
-        lua_pushboolean(L, (copy[i].flags & SW_FILTER_BLOCKED) != 0);
-        lua_setfield(L, -2, "blocked");
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
+        set_range_row(L, i, copy[i].flags);
     }
     return 1;
 }
