@@ -26,14 +26,15 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 import swtest  # noqa: E402
+
+sys.path.insert(0, HERE)
+import plugin_bench  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 CSWARM = os.environ.get("CSWARM_BIN", os.path.join(ROOT, "build-release", "cli", "cswarm"))
@@ -53,42 +54,7 @@ def plugin_args(lua):
 
 
 def transfer(src_dir, torrent, dst_dir, lua, callgrind_out=None):
-    """Seconds for the download (from start to exit) and downloader CPU."""
-    # Every run starts from the same seeder state (no resume data).
-    shutil.rmtree(os.path.join(src_dir, ".cswarm"), ignore_errors=True)
-    seed_port, dl_port = swtest.free_port(), swtest.free_port()
-    sets = ["--set", "listen_interfaces=127.0.0.1"]
-    seeder = subprocess.Popen([CSWARM, "seed", torrent, "-d", src_dir, "--listen", str(seed_port),
-                               "--json-progress"] + sets + plugin_args(lua),
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        for line in seeder.stdout:
-            if '"seeding"' in line:
-                break
-        t0 = time.time()
-        wrap = []
-        if callgrind_out:
-            wrap = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + callgrind_out]
-        dl = subprocess.Popen(wrap + [CSWARM, "download", torrent, "-o", dst_dir, "--listen",
-                                      str(dl_port), "--peer", "127.0.0.1:%d" % seed_port,
-                                      "--quiet"] + sets + plugin_args(lua),
-                              stderr=subprocess.PIPE, text=True)
-        _, status, ru = os.wait4(dl.pid, 0)
-        elapsed = time.time() - t0
-        err = dl.stderr.read()
-        dl.returncode = os.waitstatus_to_exitcode(status)
-        if dl.returncode != 0:
-            raise RuntimeError("cswarm download failed (%d): %s" % (dl.returncode, err[-500:]))
-        if "warning: plugin" in err:
-            raise RuntimeError("the Lua plugin failed: " + err[-500:])
-        return elapsed, ru.ru_utime + ru.ru_stime
-    finally:
-        seeder.send_signal(2)
-        try:
-            seeder.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            seeder.kill()
-            seeder.wait()
+    return plugin_bench.transfer(CSWARM, src_dir, torrent, dst_dir, plugin_args(lua), callgrind_out)
 
 
 def main():
